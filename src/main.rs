@@ -1,1 +1,182 @@
-fn main() {}
+//! `somon-verify`: the command line. Parses arguments, calls one `run_*`
+//! per subcommand, maps the outcome to an exit code. The work lives in the
+//! library crates.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use somon_system::{
+    bundle, BundleOptions, CacheLimits, CorpusSpec, CycleStrategy, Error, GraphOptions, Loader,
+    ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
+};
+
+/// Exit code for bad input: usage, unreadable scenario, failing module.
+const EXIT_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "somon-verify", version, about = "Turns the numbers in operations documents into measured verdicts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a generated SomonScript module tree (seeded, reproducible).
+    Corpus(CorpusArgs),
+    /// Bundle an entry module and its dependencies into one CommonJS file.
+    Bundle(BundleArgs),
+}
+
+#[derive(clap::Args)]
+struct CorpusArgs {
+    /// Directory to write the modules into (created if missing).
+    dir: PathBuf,
+    /// Number of modules.
+    #[arg(long, default_value_t = CorpusSpec::default().modules)]
+    modules: usize,
+    /// Seed: the same seed writes byte-identical trees.
+    #[arg(long, default_value_t = CorpusSpec::default().seed)]
+    seed: u64,
+    /// Deepest directory nesting.
+    #[arg(long, default_value_t = CorpusSpec::default().max_depth)]
+    depth: usize,
+    /// Mean module size in bytes.
+    #[arg(long, default_value_t = CorpusSpec::default().mean_module_bytes)]
+    mean_bytes: usize,
+    /// External package names modules may import (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    externals: Vec<String>,
+    /// Share of modules that import an external.
+    #[arg(long, default_value_t = 0.1)]
+    external_fraction: f64,
+    /// Number of entry modules.
+    #[arg(long, default_value_t = CorpusSpec::default().entries)]
+    entries: usize,
+    /// Number of deliberate two-module import cycles.
+    #[arg(long, default_value_t = 0)]
+    cycles: usize,
+}
+
+#[derive(clap::Args)]
+struct BundleArgs {
+    /// Entry module, relative to the root (e.g. `app/main.som`).
+    entry: String,
+    /// Module root directory.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// What to do with import cycles.
+    #[arg(long, default_value_t = CycleStrategy::Warn)]
+    cycles: CycleStrategy,
+    /// Bare names resolved as externals (left to the host's `require`).
+    #[arg(long = "external", value_name = "NAME")]
+    externals: Vec<String>,
+    /// Write the bundle here instead of standard output.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Also write a source map (v3) to this file.
+    #[arg(long, value_name = "FILE")]
+    source_map: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Corpus(args) => run_corpus(args),
+        Command::Bundle(args) => run_bundle(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_INPUT)
+        }
+    }
+}
+
+fn run_corpus(args: CorpusArgs) -> anyhow::Result<()> {
+    let spec = CorpusSpec {
+        modules: args.modules,
+        seed: args.seed,
+        max_depth: args.depth,
+        mean_module_bytes: args.mean_bytes,
+        externals: args.externals,
+        external_fraction: args.external_fraction,
+        entries: args.entries,
+        cycles: args.cycles,
+    };
+    let corpus = somon_system::generate(&args.dir, &spec)
+        .with_context(|| format!("writing a corpus to {}", args.dir.display()))?;
+    let summary = serde_json::json!({
+        "root": corpus.root,
+        "modules": corpus.modules.len(),
+        "entries": corpus.entries,
+        "externals": corpus.externals,
+        "totalBytes": corpus.total_bytes,
+    });
+    println!("{summary:#}");
+    Ok(())
+}
+
+fn run_bundle(args: BundleArgs) -> anyhow::Result<()> {
+    let config = ResolverConfig {
+        externals: args.externals.clone(),
+        ..ResolverConfig::default()
+    };
+    let resolver = Resolver::new(&args.root, config).map_err(|e| located(&args.root, e))?;
+    let cache = ModuleCache::new(
+        resolver.root().to_path_buf(),
+        CacheLimits::default(),
+        Validation::Stat,
+    );
+    let loader = Loader::new(resolver, cache);
+    let options = GraphOptions {
+        cycles: args.cycles,
+        externals: args.externals.clone(),
+    };
+    let graph = ModuleGraph::build(&loader, &args.entry, &options, Instant::now())
+        .map_err(|e| located(&args.root, e))?;
+    let out = bundle(
+        &graph,
+        &BundleOptions {
+            source_map: args.source_map.is_some(),
+            externals: args.externals,
+        },
+    );
+    for warning in &out.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match &args.out {
+        Some(path) => std::fs::write(path, &out.code)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{}", out.code),
+    }
+    if let (Some(path), Some(map)) = (&args.source_map, &out.map) {
+        std::fs::write(path, map).with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!("bundled {} modules, {} bytes", out.modules, out.bytes);
+    Ok(())
+}
+
+/// Puts `file:line:col` first, as compilers do, so editors can jump to it.
+fn located(root: &std::path::Path, error: Error) -> anyhow::Error {
+    let place = match &error {
+        Error::Parse { module, error: e } => Some((module.path_in(root), e.at)),
+        Error::ModuleNotFound {
+            importer: Some(importer),
+            ..
+        }
+        | Error::PathEscapesRoot {
+            importer: Some(importer),
+            ..
+        } => Some((importer.module.path_in(root), importer.at)),
+        _ => None,
+    };
+    match place {
+        Some((path, at)) => anyhow::anyhow!("{}:{at}: {} {error}", path.display(), error.code()),
+        None => anyhow::anyhow!("{} {error}", error.code()),
+    }
+}
