@@ -2,53 +2,13 @@
 //! stat validation on every hit, dependent invalidation and single-flight
 //! loading.
 //!
-//! # Design: hits do not serialise
-//!
-//! ```text
-//!            hit path (shared)                       miss / write path
-//!  hash(id) ─► shard[i]: RwLock<HashMap<id, Arc<Entry>>>    book: Mutex<Book>
-//!              read lock, clone Arc<Entry>,                  (len, bytes, limits,
-//!              last_used = fetch_max(clock++)                 LRU index, reverse
-//!              (atomics, no other lock)                       dependency index)
-//! ```
-//!
-//! * Entries live in 16 shards of `RwLock<HashMap<ModuleId, Arc<Entry>>>`,
-//!   chosen by hashing the id. A hit takes only its shard's **read** lock —
-//!   any number of hits, on any shards, proceed together — and records its
-//!   use with atomics on the entry: `last_used` (a tick from one global
-//!   `AtomicU64` clock), a hit counter, and the last-access time for the idle
-//!   TTL. The stat call of [`Validation::Stat`] runs after the read lock is
-//!   released. The global clock is one contended cache line, not a lock: a
-//!   `fetch_add` never blocks.
-//! * Everything that changes the *set* of entries (insert, evict, invalidate,
-//!   clear, cleanup, limit changes) holds the `book` mutex and then briefly a
-//!   shard's write lock. Those paths already pay for a compile or are
-//!   administrative, so one writer at a time is the simple, cheap choice; it
-//!   also keeps the count, the byte total and the indexes exactly consistent
-//!   with the shards.
-//! * **True LRU without touching the book on a hit:** the book keeps an
-//!   ordered index `tick → id` whose key for an entry may be *older* than the
-//!   entry's `last_used` (hits only move the atomic). To evict, pop the
-//!   smallest key and, under the shard's write lock (so no hit can race the
-//!   check), compare it with the entry's `last_used`: equal means nothing
-//!   was used less recently (every other entry's real tick is at least its
-//!   key, which is larger), so evict; different means the entry was hit since,
-//!   so re-file it under its real tick and look again. Each hit causes at
-//!   most one re-filing, so eviction is O(log n) amortised instead of an
-//!   O(n) scan for the minimum.
-//! * A reverse index (`dependency → modules that import it`, built from
-//!   [`CachedModule::module_deps`]) makes invalidation of dependents a graph
-//!   walk instead of a scan of every entry.
-//! * Misses go through single-flight (`flight.rs`): one leader loads with no
-//!   lock held, followers park on a condition variable and receive a clone
-//!   of the result; a drop guard publishes an error if the load panics.
-//!
-//! Lock order, to rule out deadlock: `book` → shard; in-flight table → shard
-//! (read). A hit takes a shard read lock only.
+//! The design, and why cache hits from many threads do not serialise, is
+//! documented on [`ModuleCache`] so that it appears in the crate's rustdoc.
 
+mod book;
 mod flight;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::path::PathBuf;
@@ -59,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::{CachedModule, Error, FileStamp, ModuleId};
+use book::Book;
 use flight::{Flights, Role};
 
 /// How many shards the entries are spread over. More shards than cores
@@ -161,21 +122,81 @@ struct Entry {
 
 type Shard = RwLock<HashMap<ModuleId, Arc<Entry>>>;
 
-/// The write side's consistent view; see the module doc.
-struct Book {
-    limits: CacheLimits,
-    len: usize,
-    memory: u64,
-    /// LRU index: key ≤ the entry's real `last_used`.
-    lru: BTreeMap<u64, ModuleId>,
-    /// Each entry's key in `lru`.
-    keys: HashMap<ModuleId, u64>,
-    /// dependency → cached modules that import it.
-    dependents: HashMap<ModuleId, HashSet<ModuleId>>,
-}
-
 /// The shared cache of compiled modules; `Send + Sync`, meant to live in an
 /// `Arc` and be used from many threads.
+///
+/// Entries are bounded by [`CacheLimits`] (entries *and* bytes, true LRU),
+/// re-validated on each hit per [`Validation`], invalidated together with
+/// the modules that import them, and loaded once per id however many
+/// callers miss at the same time.
+///
+/// # Design: hits do not serialise
+///
+/// ```text
+///  hit path (many threads at once)          miss / write path (one at a time)
+///  ───────────────────────────────          ─────────────────────────────────
+///  shard = shards[hash(id) % 16]            book: Mutex<Book>
+///  shard.read()  (RwLock, shared)             len, bytes, limits,
+///  entry.last_used.fetch_max(clock++)         LRU index tick → id,
+///  entry.hits += 1, entry.last_access         reverse index dep → importers
+///  (atomics), then stat without a lock      then shard.write() briefly
+/// ```
+///
+/// * Entries live in 16 shards of `RwLock<HashMap<ModuleId, Arc<Entry>>>`,
+///   chosen by hashing the id. A hit takes only its shard's **read** lock —
+///   any number of hits, on any shards, proceed together — and records its
+///   use with atomics on the entry: `last_used` (a tick from one global
+///   `AtomicU64` clock), a hit counter, and the last-access time for the idle
+///   TTL. The stat call of [`Validation::Stat`] runs after the read lock is
+///   released. The global clock is one contended cache line, not a lock: a
+///   `fetch_add` never blocks.
+/// * Everything that changes the *set* of entries (insert, evict, invalidate,
+///   clear, cleanup, limit changes) holds the `book` mutex and then briefly a
+///   shard's write lock. Those paths already pay for a compile or are
+///   administrative, so one writer at a time is the simple, cheap choice; it
+///   also keeps the count, the byte total and the indexes exactly consistent
+///   with the shards.
+/// * **True LRU without touching the book on a hit:** the book keeps an
+///   ordered index `tick → id` whose key for an entry may be *older* than the
+///   entry's `last_used` (hits only move the atomic). To evict, pop the
+///   smallest key and, under the shard's write lock (so no hit can race the
+///   check), compare it with the entry's `last_used`: equal means nothing
+///   was used less recently (every other entry's real tick is at least its
+///   key, which is larger), so evict; different means the entry was hit since,
+///   so re-file it under its real tick and look again. Each hit causes at
+///   most one re-filing, so eviction is O(log n) amortised instead of an
+///   O(n) scan for the minimum.
+/// * A reverse index (`dependency → modules that import it`, built from
+///   [`CachedModule::module_deps`]) makes invalidation of dependents a graph
+///   walk instead of a scan of every entry.
+/// * Misses go through single-flight (`cache/flight.rs`): one leader loads with no
+///   lock held, followers park on a condition variable and receive a clone
+///   of the result; a drop guard publishes an error if the load panics.
+///
+/// Lock order, to rule out deadlock: `book` → shard; in-flight table → shard
+/// (read). A hit takes a shard read lock only; the unit test
+/// `a_hit_completes_while_the_global_locks_and_a_shard_read_lock_are_held`
+/// holds the book, the in-flight table and the hit's own shard read lock on
+/// one thread and shows a hit on another thread still completes.
+///
+/// ## Trade-offs and limits
+///
+/// * Writers are serialised by the book mutex: concurrent misses on
+///   *different* ids load in parallel (no lock is held during `load`), but
+///   their inserts queue briefly. A hit on a shard waits only while a writer
+///   holds that one shard's write lock for a map insert or removal.
+/// * Every hit does a `fetch_add` on the shared clock, so under heavy
+///   parallel hits that cache line bounces between cores. Per-shard clocks
+///   would avoid it but could not order entries across shards, which true
+///   LRU needs.
+/// * A hit that found its entry just before a concurrent invalidation or
+///   eviction still returns the module it found (the hit happened first).
+/// * Invalidation walks importers through modules that are cached: an
+///   importer evicted earlier took its import edges with it.
+/// * Per-module hit counts (for `mostAccessed`) restart when a module is
+///   reloaded.
+///
+/// # Example
 ///
 /// ```
 /// use std::time::Instant;
@@ -228,14 +249,7 @@ impl ModuleCache {
             root,
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             hasher: RandomState::new(),
-            book: Mutex::new(Book {
-                limits,
-                len: 0,
-                memory: 0,
-                lru: BTreeMap::new(),
-                keys: HashMap::new(),
-                dependents: HashMap::new(),
-            }),
+            book: Mutex::new(Book::new(limits)),
             flights: Flights::default(),
             clock: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -369,11 +383,7 @@ impl ModuleCache {
             removed += map.len();
             map.clear();
         }
-        book.len = 0;
-        book.memory = 0;
-        book.lru.clear();
-        book.keys.clear();
-        book.dependents.clear();
+        book.clear();
         removed
     }
 
@@ -547,113 +557,6 @@ impl ModuleCache {
             all.extend(map.iter().map(|(id, e)| (id.clone(), Arc::clone(e))));
         }
         all
-    }
-
-    /// Inserts a freshly loaded module (replacing any entry for `id`) and
-    /// enforces the limits. Returns the module whether or not it was kept.
-    fn insert(&self, id: &ModuleId, module: CachedModule, now: Instant) -> Arc<CachedModule> {
-        let module = Arc::new(module);
-        let bytes = module.memory_bytes();
-        let mut book = lock(&self.book);
-        self.remove_locked(&mut book, id.as_str());
-        if book.limits.max_entries == 0 || bytes > book.limits.max_bytes {
-            return module;
-        }
-        let tick = self.tick();
-        for dep in module.module_deps() {
-            book.dependents
-                .entry(dep.clone())
-                .or_default()
-                .insert(id.clone());
-        }
-        let entry = Arc::new(Entry {
-            module: Arc::clone(&module),
-            bytes,
-            last_used: AtomicU64::new(tick),
-            hits: AtomicU64::new(0),
-            last_access: AtomicI64::new(self.offset(now)),
-        });
-        write(self.shard(id.as_str())).insert(id.clone(), entry);
-        book.len += 1;
-        book.memory += bytes;
-        book.lru.insert(tick, id.clone());
-        book.keys.insert(id.clone(), tick);
-        self.enforce(&mut book);
-        module
-    }
-
-    /// Evicts least recently used entries until both limits hold.
-    fn enforce(&self, book: &mut Book) {
-        while book.len > book.limits.max_entries || book.memory > book.limits.max_bytes {
-            let Some((key, id)) = book.lru.pop_first() else {
-                break;
-            };
-            let mut map = write(self.shard(id.as_str()));
-            let Some(used) = map
-                .get(id.as_str())
-                .map(|e| e.last_used.load(Ordering::Acquire))
-            else {
-                book.keys.remove(&id);
-                continue;
-            };
-            if used != key {
-                // Hit since it was filed: re-file under its real tick.
-                book.lru.insert(used, id.clone());
-                book.keys.insert(id, used);
-                continue;
-            }
-            if let Some(entry) = map.remove(id.as_str()) {
-                drop(map);
-                self.forget(book, &id, &entry);
-                self.evictions.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    fn remove_locked(&self, book: &mut Book, id: &str) -> Option<Arc<Entry>> {
-        let (id, entry) = write(self.shard(id)).remove_entry(id)?;
-        self.forget(book, &id, &entry);
-        Some(entry)
-    }
-
-    /// Drops the book's records of an entry already taken out of its shard.
-    fn forget(&self, book: &mut Book, id: &ModuleId, entry: &Entry) {
-        book.len -= 1;
-        book.memory -= entry.bytes;
-        if let Some(key) = book.keys.remove(id) {
-            book.lru.remove(&key);
-        }
-        for dep in entry.module.module_deps() {
-            if let Some(importers) = book.dependents.get_mut(dep) {
-                importers.remove(id);
-                if importers.is_empty() {
-                    book.dependents.remove(dep);
-                }
-            }
-        }
-    }
-
-    fn invalidate_locked(&self, book: &mut Book, id: &str) -> Vec<ModuleId> {
-        let mut removed = Vec::new();
-        let start = ModuleId::new(id);
-        let mut seen = HashSet::from([start.clone()]);
-        let mut queue = VecDeque::from([start]);
-        while let Some(current) = queue.pop_front() {
-            if self.remove_locked(book, current.as_str()).is_some() {
-                removed.push(current.clone());
-            }
-            // An importer's edge is only dropped when the importer itself is
-            // removed, and every removed importer was queued first, so no
-            // dependent is lost by reading the edges after removing `current`.
-            if let Some(importers) = book.dependents.get(&current) {
-                for importer in importers {
-                    if seen.insert(importer.clone()) {
-                        queue.push_back(importer.clone());
-                    }
-                }
-            }
-        }
-        removed
     }
 }
 
@@ -872,6 +775,57 @@ mod tests {
         assert!(!outcome.unwrap().hit);
         assert!(cache.contains("loop.som"));
         assert_eq!(cache.waiting("loop.som"), 0);
+    }
+
+    /// Writers, readers and administrative calls racing each other leave
+    /// the book consistent with the shards.
+    #[test]
+    fn concurrent_mixed_operations_keep_the_book_consistent() {
+        let cache = cache(CacheLimits {
+            max_entries: 6,
+            max_bytes: 4000,
+        });
+        let names = [
+            "a.som", "b.som", "c.som", "d.som", "e.som", "f.som", "g.som", "h.som",
+        ];
+        let start = Instant::now();
+        thread::scope(|s| {
+            for seed in 1..=4u64 {
+                let cache = &cache;
+                s.spawn(move || {
+                    let mut x = seed;
+                    for step in 0..3000u64 {
+                        // xorshift: a deterministic stream per thread
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let name = names[(x % names.len() as u64) as usize];
+                        let dep = names[((x >> 8) % names.len() as u64) as usize];
+                        let now = start + Duration::from_millis(step);
+                        match (x >> 16) % 20 {
+                            0 => drop(cache.invalidate(name)),
+                            1 => drop(cache.cleanup(now, Some(Duration::from_millis(50)))),
+                            2 => drop(cache.stats()),
+                            3 if step % 10 == 0 => drop(cache.clear()),
+                            4 => cache.set_limits(CacheLimits {
+                                max_entries: (x >> 24) as usize % 8,
+                                max_bytes: 1000 + (x >> 32) % 4000,
+                            }),
+                            _ => {
+                                let id = ModuleId::new(name);
+                                let code = ((x >> 40) % 500) as usize;
+                                cache
+                                    .get_or_load(&id, now, true, || Ok(module(name, code, &[dep])))
+                                    .unwrap();
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        cache.check_invariants();
+        let stats = cache.stats();
+        assert!(stats.hits + stats.misses > 0);
     }
 
     #[test]
