@@ -95,9 +95,9 @@ impl Token {
 /// ```
 /// use somon_system::{tokenize, TokenKind};
 /// let tokens = tokenize("ворид { a } аз \"./x\";").unwrap();
-/// assert_eq!(tokens.len(), 8);
+/// assert_eq!(tokens.len(), 8); // … `"./x"`, `;`, end of input
 /// assert_eq!(tokens[5].kind, TokenKind::String);
-/// assert_eq!((tokens[5].span.line, tokens[5].span.column), (1, 15));
+/// assert_eq!((tokens[5].span.line, tokens[5].span.column), (1, 16));
 /// assert!(tokenize("x = 'open").is_err());
 /// ```
 pub fn tokenize(source: &str) -> Result<Vec<Token>, ParseError> {

@@ -189,7 +189,7 @@ pub(crate) fn statements(src: &str, tokens: &[Token]) -> Result<Vec<Statement>, 
                 let word = canonical(t.text(src));
                 let p = Parser { src, tokens, i };
                 let after_dot = i > 0 && matches!(tokens[i - 1].text(src), "." | "?.");
-                if word == "import" && !after_dot && p.starts_statement(true) {
+                if word == "import" && !after_dot && p.starts_statement(true, depth) {
                     if depth > 0 {
                         return Err(p.error_here("imports are only allowed at the top level"));
                     }
@@ -198,7 +198,7 @@ pub(crate) fn statements(src: &str, tokens: &[Token]) -> Result<Vec<Statement>, 
                     found.push(statement);
                     continue;
                 }
-                if word == "export" && !after_dot && p.starts_statement(false) {
+                if word == "export" && !after_dot && p.starts_statement(false, depth) {
                     if depth > 0 {
                         return Err(p.error_here("exports are only allowed at the top level"));
                     }
@@ -288,11 +288,16 @@ impl<'a> Parser<'a> {
     }
 
     /// Whether the import/export word at `i` begins a statement rather than
-    /// `import(…)`, `import.meta` or a property name.
-    fn starts_statement(&self, import: bool) -> bool {
+    /// `import(…)`, `import.meta` or a property name. At the top level both
+    /// words are reserved, so anything else is a (possibly malformed)
+    /// statement; inside brackets only clear statement shapes count.
+    fn starts_statement(&self, import: bool, depth: usize) -> bool {
         let Some(next) = self.tokens.get(self.i + 1) else {
             return false;
         };
+        if depth == 0 {
+            return !(import && (next.is_punct(self.src, "(") || next.is_punct(self.src, ".")));
+        }
         match next.kind {
             TokenKind::Punct => match next.text(self.src) {
                 "{" | "*" => true,
