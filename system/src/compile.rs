@@ -115,6 +115,8 @@ struct Plan {
     exports: Vec<String>,
     seen: HashSet<String>,
     temps: usize,
+    /// Top-level function declarations: exporting them can be hoisted.
+    functions: HashSet<String>,
     uses_default: bool,
     uses_star: bool,
 }
@@ -218,6 +220,11 @@ impl Plan {
                 let mut text = String::new();
                 for b in list {
                     self.export(&b.alias);
+                    if self.functions.contains(&b.name) {
+                        // As for `содир функсия`: visible to cyclic importers.
+                        let _ = write!(self.hoisted, "exports{} = {}; ", member(&b.alias), b.name);
+                        continue;
+                    }
                     if !text.is_empty() {
                         text.push(' ');
                     }
@@ -334,9 +341,12 @@ fn member(name: &str) -> String {
 fn compile_som(source: &str) -> Result<CompiledSource, ParseError> {
     let lexed = lex(source)?;
     let tokens = &lexed.tokens;
-    let statements = syntax::statements(source, tokens)?;
-    let mut plan = Plan::default();
-    for statement in &statements {
+    let syntax = syntax::parse(source, tokens)?;
+    let mut plan = Plan {
+        functions: syntax.functions,
+        ..Plan::default()
+    };
+    for statement in &syntax.statements {
         plan.add(statement);
     }
     let mut helpers = String::new();
@@ -517,6 +527,14 @@ mod tests {
         assert_eq!(
             code("содир пешфарз 1 + 2;"),
             "module.exports.default = 1 + 2;"
+        );
+    }
+
+    #[test]
+    fn listed_function_exports_are_hoisted() {
+        assert_eq!(
+            code("собит a = 1;\nфунксия f() {}\nсодир { a, f чун g };"),
+            "exports.g = f; const a = 1;\nfunction f() {}\nexports.a = a;"
         );
     }
 

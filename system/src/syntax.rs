@@ -4,105 +4,16 @@
 //! engine. Statements are found at bracket depth 0, and each is described by
 //! token indices so the compiler can rewrite it in place.
 
+use std::collections::HashSet;
+
 use crate::lexer::{Token, TokenKind};
 use crate::{Location, ParseError};
 
-/// The JavaScript word a SomonScript keyword stands for.
-pub(crate) fn js_word(word: &str) -> Option<&'static str> {
-    // Every SomonScript keyword is Cyrillic, so ASCII words skip the table.
-    if word.is_ascii() {
-        return None;
-    }
-    Some(match word {
-        "ворид" => "import",
-        "содир" => "export",
-        "аз" => "from",
-        "чун" => "as",
-        "пешфарз" => "default",
-        "функсия" => "function",
-        "собит" => "const",
-        "тағйирёбанда" | "тағ" => "let",
-        "бозгашт" => "return",
-        "агар" => "if",
-        "вагарна" => "else",
-        "барои" => "for",
-        "синф" => "class",
-        "нав" => "new",
-        "ин" => "this",
-        "дуруст" => "true",
-        "нодуруст" => "false",
-        "холӣ" => "null",
-        "беқимат" => "undefined",
-        "ҳамзамон" => "async",
-        "интизор" => "await",
-        "кӯшиш" => "try",
-        "гирифтан" => "catch",
-        "ниҳоят" => "finally",
-        "партофтан" => "throw",
-        "шикастан" => "break",
-        "давом" => "continue",
-        _ => return None,
-    })
-}
+mod exports;
+mod words;
 
-/// The word as JavaScript sees it: keywords mapped, other names unchanged.
-pub(crate) fn canonical(word: &str) -> &str {
-    js_word(word).unwrap_or(word)
-}
-
-/// Words that cannot name a binding in strict-mode JavaScript.
-fn is_reserved(word: &str) -> bool {
-    matches!(
-        word,
-        "break"
-            | "case"
-            | "catch"
-            | "class"
-            | "const"
-            | "continue"
-            | "debugger"
-            | "default"
-            | "delete"
-            | "do"
-            | "else"
-            | "enum"
-            | "export"
-            | "extends"
-            | "false"
-            | "finally"
-            | "for"
-            | "function"
-            | "if"
-            | "import"
-            | "in"
-            | "instanceof"
-            | "new"
-            | "null"
-            | "return"
-            | "super"
-            | "switch"
-            | "this"
-            | "throw"
-            | "true"
-            | "try"
-            | "typeof"
-            | "var"
-            | "void"
-            | "while"
-            | "with"
-            | "yield"
-            | "let"
-            | "static"
-            | "implements"
-            | "interface"
-            | "package"
-            | "private"
-            | "protected"
-            | "public"
-            | "await"
-            | "undefined"
-    )
-}
+pub(crate) use words::canonical;
+use words::{decode_string, is_reserved};
 
 /// A module specifier string.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,10 +80,20 @@ pub(crate) struct Statement {
     pub(crate) form: Form,
 }
 
+/// The module-level syntax the compiler needs.
+pub(crate) struct ModuleSyntax {
+    /// Every import/export statement, in source order.
+    pub(crate) statements: Vec<Statement>,
+    /// Names of top-level function declarations, whose exports can be
+    /// hoisted like `содир функсия` ones.
+    pub(crate) functions: HashSet<String>,
+}
+
 /// Finds every import/export statement, in source order. `tokens` must come
 /// from the lexer (balanced brackets, ending in `Eof`).
-pub(crate) fn statements(src: &str, tokens: &[Token]) -> Result<Vec<Statement>, ParseError> {
+pub(crate) fn parse(src: &str, tokens: &[Token]) -> Result<ModuleSyntax, ParseError> {
     let mut found = Vec::new();
+    let mut functions = HashSet::new();
     let mut depth = 0usize;
     let mut i = 0;
     while i < tokens.len() && tokens[i].kind != TokenKind::Eof {
@@ -189,6 +110,11 @@ pub(crate) fn statements(src: &str, tokens: &[Token]) -> Result<Vec<Statement>, 
                 let word = canonical(t.text(src));
                 let p = Parser { src, tokens, i };
                 let after_dot = i > 0 && matches!(tokens[i - 1].text(src), "." | "?.");
+                if word == "function" && depth == 0 {
+                    if let Some(name) = declared_function(src, tokens, i) {
+                        functions.insert(name.to_string());
+                    }
+                }
                 if word == "import" && !after_dot && p.starts_statement(true, depth) {
                     if depth > 0 {
                         return Err(p.error_here("imports are only allowed at the top level"));
@@ -212,7 +138,32 @@ pub(crate) fn statements(src: &str, tokens: &[Token]) -> Result<Vec<Statement>, 
         }
         i += 1;
     }
-    Ok(found)
+    Ok(ModuleSyntax {
+        statements: found,
+        functions,
+    })
+}
+
+/// The name of the function declared by the `function` word at `i`, when it
+/// is a top-level declaration rather than a function expression.
+fn declared_function<'s>(src: &'s str, tokens: &[Token], i: usize) -> Option<&'s str> {
+    let mut first = i;
+    if first > 0 && canonical(tokens[first - 1].text(src)) == "async" {
+        first -= 1;
+    }
+    let statement_start = match first.checked_sub(1).map(|p| &tokens[p]) {
+        None => true,
+        Some(prev) => {
+            matches!(prev.text(src), ";" | "}")
+                || (prev.span.line < tokens[first].span.line && ends_value(src, prev))
+        }
+    };
+    let mut j = i + 1;
+    if tokens.get(j).is_some_and(|t| t.is_punct(src, "*")) {
+        j += 1;
+    }
+    let name = tokens.get(j).filter(|t| t.kind == TokenKind::Ident)?;
+    statement_start.then(|| canonical(name.text(src)))
 }
 
 /// Does `t` end an expression (so a following line can start a new statement)?
@@ -460,319 +411,6 @@ impl<'a> Parser<'a> {
             form,
         })
     }
-
-    fn export(mut self) -> Result<Statement, ParseError> {
-        let start = self.i;
-        self.i += 1;
-        let mut keywords_end = self.i;
-        let form = if self.is_punct("*") {
-            self.i += 1;
-            let name = if self.is_word("as") {
-                self.i += 1;
-                Some(self.any_name()?)
-            } else {
-                None
-            };
-            self.expect_from()?;
-            let source = self.specifier()?;
-            self.finish("the export")?;
-            match name {
-                Some(name) => Form::ExportStarAs(name, source),
-                None => Form::ExportStar(source),
-            }
-        } else if self.is_punct("{") {
-            let list = self.named_list(false)?;
-            if self.is_word("from") {
-                self.i += 1;
-                let source = self.specifier()?;
-                self.finish("the export")?;
-                Form::ExportFrom(list.into_iter().map(|b| b.0).collect(), source)
-            } else {
-                self.finish("the export list")?;
-                let end = self.i;
-                for (binding, at) in &list {
-                    if is_reserved(&binding.name) {
-                        self.i = *at;
-                        return Err(self.error_here(format!(
-                            "{} is not a local name; did you mean `содир {{ … }} аз \"…\"`?",
-                            self.describe()
-                        )));
-                    }
-                }
-                self.i = end;
-                Form::ExportList(list.into_iter().map(|b| b.0).collect())
-            }
-        } else if self.is_word("default") {
-            self.i += 1;
-            keywords_end = self.i;
-            self.export_default()?
-        } else if self.is_function_start() {
-            self.skip_function_keywords();
-            let name = match self.word() {
-                Some(_) => self.binding()?,
-                None => return Err(self.error_here(
-                    "an exported function needs a name (use `содир пешфарз` for an anonymous one)",
-                )),
-            };
-            Form::ExportFunction {
-                name,
-                default: false,
-            }
-        } else if self.is_word("class") {
-            self.i += 1;
-            let name =
-                match self.word() {
-                    Some(w) if w != "extends" => self.binding()?,
-                    _ => return Err(self.error_here(
-                        "an exported class needs a name (use `содир пешфарз` for an anonymous one)",
-                    )),
-                };
-            Form::ExportClass {
-                name,
-                default: false,
-                body_end: self.body_end()?,
-            }
-        } else if matches!(self.word(), Some("const" | "let" | "var")) {
-            self.i += 1;
-            self.declarators()?
-        } else {
-            return Err(self.expected(
-                "`{`, `*`, `пешфарз`, `функсия`, `синф`, `собит` or `тағ` after `содир`",
-            ));
-        };
-        let end = match form {
-            // Declarations are edited in place; scanning resumes after the
-            // keywords so the body's brackets are counted by the caller.
-            Form::ExportFunction { .. } | Form::ExportClass { .. } | Form::ExportDefault { .. } => {
-                keywords_end
-            }
-            _ => self.i,
-        };
-        Ok(Statement {
-            start,
-            keywords_end,
-            end,
-            form,
-        })
-    }
-
-    fn is_function_start(&self) -> bool {
-        self.is_word("function")
-            || (self.is_word("async")
-                && self.tokens.get(self.i + 1).is_some_and(|t| {
-                    t.kind == TokenKind::Ident && canonical(t.text(self.src)) == "function"
-                }))
-    }
-
-    /// Steps over `[async] function [*]`.
-    fn skip_function_keywords(&mut self) {
-        if self.is_word("async") {
-            self.i += 1;
-        }
-        self.i += 1;
-        if self.is_punct("*") {
-            self.i += 1;
-        }
-    }
-
-    fn export_default(&mut self) -> Result<Form, ParseError> {
-        let save = self.i;
-        if self.is_function_start() {
-            self.skip_function_keywords();
-            if self.tok().kind == TokenKind::Ident {
-                let name = self.binding()?;
-                return Ok(Form::ExportFunction {
-                    name,
-                    default: true,
-                });
-            }
-            let end = self.body_end()?;
-            self.i = save;
-            return Ok(Form::ExportDefault {
-                anonymous_end: Some(end),
-            });
-        }
-        if self.is_word("class") {
-            self.i += 1;
-            let name = match self.word() {
-                Some(w) if w != "extends" => Some(self.binding()?),
-                _ => None,
-            };
-            let body_end = self.body_end()?;
-            self.i = save;
-            return Ok(match name {
-                Some(name) => Form::ExportClass {
-                    name,
-                    default: true,
-                    body_end,
-                },
-                None => Form::ExportDefault {
-                    anonymous_end: Some(body_end),
-                },
-            });
-        }
-        if self.tok().kind == TokenKind::Eof || self.is_punct(";") || self.is_punct("}") {
-            return Err(self.expected("an expression after `содир пешфарз`"));
-        }
-        Ok(Form::ExportDefault {
-            anonymous_end: None,
-        })
-    }
-
-    /// The index of the `}` closing the first `{` at depth 0 from here: the
-    /// body of a function or class.
-    fn body_end(&self) -> Result<usize, ParseError> {
-        let mut depth = 0usize;
-        let mut j = self.i;
-        let mut body = false;
-        while let Some(t) = self.tokens.get(j) {
-            match (t.kind, t.text(self.src)) {
-                (TokenKind::Eof, _) => break,
-                (TokenKind::Punct, "{") if depth == 0 => {
-                    body = true;
-                    depth += 1;
-                }
-                (TokenKind::Punct, "(" | "[" | "{") | (TokenKind::TemplateHead, _) => depth += 1,
-                (TokenKind::Punct, ")" | "]" | "}") | (TokenKind::TemplateTail, _) => {
-                    if depth == 0 {
-                        break;
-                    }
-                    depth -= 1;
-                    if depth == 0 && body {
-                        return Ok(j);
-                    }
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        let at = Parser {
-            src: self.src,
-            tokens: self.tokens,
-            i: j,
-        };
-        Err(at.expected("a `{ … }` body"))
-    }
-
-    fn declarators(&mut self) -> Result<Form, ParseError> {
-        let mut names = Vec::new();
-        loop {
-            if self.is_punct("{") || self.is_punct("[") {
-                return Err(self.error_here(
-                    "destructuring is not supported in exported declarations; \
-                     declare the names first, then `содир { … }`",
-                ));
-            }
-            let at = self.i;
-            let name = self.binding()?;
-            let has_init = self.is_punct("=");
-            if has_init {
-                self.i += 1;
-                self.skip_initializer()?;
-            }
-            names.push((at, name, has_init));
-            if self.is_punct(",") {
-                self.i += 1;
-            } else {
-                break;
-            }
-        }
-        if self.is_punct(";") {
-            self.i += 1;
-        }
-        Ok(Form::ExportVar(names))
-    }
-
-    /// Moves past one initializer expression: up to `,` or `;` at depth 0,
-    /// or a line break where automatic semicolon insertion ends it.
-    fn skip_initializer(&mut self) -> Result<(), ParseError> {
-        let first = self.i;
-        let mut depth = 0usize;
-        while let Some(t) = self.tokens.get(self.i) {
-            let text = t.text(self.src);
-            match t.kind {
-                TokenKind::Eof => break,
-                TokenKind::Punct if depth == 0 && (text == "," || text == ";") => break,
-                TokenKind::Punct if matches!(text, "(" | "[" | "{") => depth += 1,
-                TokenKind::TemplateHead => depth += 1,
-                TokenKind::Punct if matches!(text, ")" | "]" | "}") => {
-                    if depth == 0 {
-                        break;
-                    }
-                    depth -= 1;
-                }
-                TokenKind::TemplateTail => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            if depth == 0 && self.i > first {
-                let prev = &self.tokens[self.i - 1];
-                if t.span.line > prev.span.line
-                    && ends_value(self.src, prev)
-                    && starts_value(self.src, t)
-                {
-                    break;
-                }
-            }
-            self.i += 1;
-        }
-        if self.i == first {
-            return Err(self.expected("an expression after `=`"));
-        }
-        Ok(())
-    }
-}
-
-/// The value of a string literal (quotes included in `literal`).
-pub(crate) fn decode_string(literal: &str) -> String {
-    let inner = &literal[1..literal.len().saturating_sub(1).max(1)];
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let Some(e) = chars.next() else { break };
-        match e {
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            'b' => out.push('\u{8}'),
-            'f' => out.push('\u{c}'),
-            'v' => out.push('\u{b}'),
-            '0' if !chars.peek().is_some_and(char::is_ascii_digit) => out.push('\0'),
-            // A line continuation contributes nothing.
-            '\n' | '\u{2028}' | '\u{2029}' => {}
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-            }
-            'x' => {
-                let hex: String = chars.by_ref().take(2).collect();
-                push_code(&mut out, &hex);
-            }
-            'u' if chars.peek() == Some(&'{') => {
-                chars.next();
-                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                push_code(&mut out, &hex);
-            }
-            'u' => {
-                let hex: String = chars.by_ref().take(4).collect();
-                push_code(&mut out, &hex);
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn push_code(out: &mut String, hex: &str) {
-    let c = u32::from_str_radix(hex, 16)
-        .ok()
-        .and_then(char::from_u32)
-        .unwrap_or('\u{FFFD}');
-    out.push(c);
 }
 
 #[cfg(test)]
@@ -781,7 +419,24 @@ mod tests {
     use crate::lexer::tokenize;
 
     fn parse(src: &str) -> Result<Vec<Statement>, ParseError> {
-        statements(src, &tokenize(src).unwrap())
+        super::parse(src, &tokenize(src).unwrap()).map(|m| m.statements)
+    }
+
+    fn functions(src: &str) -> Vec<String> {
+        let mut names: Vec<String> = super::parse(src, &tokenize(src).unwrap())
+            .unwrap()
+            .functions
+            .into_iter()
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn finds_top_level_function_declarations_only() {
+        let src = "функсия a() {}\nҳамзамон функсия b() {}; функсия* c() {}\n\
+                   x = функсия d() {}\nf(функсия e() {})\n{ функсия g() {} }\nx\nfunction h() {}";
+        assert_eq!(functions(src), ["a", "b", "c", "h"]);
     }
 
     fn forms(src: &str) -> Vec<Form> {
@@ -793,14 +448,6 @@ mod tests {
             value: value.to_string(),
             at: Location { line, column },
         }
-    }
-
-    #[test]
-    fn keyword_table() {
-        assert_eq!(js_word("холӣ"), Some("null"));
-        assert_eq!(js_word("тағ"), Some("let"));
-        assert_eq!(js_word("import"), None);
-        assert_eq!(canonical("салом"), "салом");
     }
 
     #[test]
@@ -869,11 +516,5 @@ mod tests {
         assert!(e.message.contains("top level"));
         let e = parse("содир собит { a } = b;").unwrap_err();
         assert!(e.message.contains("destructuring"));
-    }
-
-    #[test]
-    fn decodes_escapes() {
-        assert_eq!(decode_string(r#""a\x41\u0042\u{43}\n\"""#), "aABC\n\"");
-        assert_eq!(decode_string("'it\\'s'"), "it's");
     }
 }

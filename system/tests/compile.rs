@@ -485,6 +485,21 @@ fn node_cycle_with_hoisted_functions() {
 }
 
 #[test]
+fn node_cycle_with_listed_function_exports() {
+    let a = "ворид { б } аз \"./b\";
+функсия а(n) { бозгашт n <= 0 ? \"а\" : б(n - 1); }
+содир { а };
+чоп.сабт(а(5));";
+    let b = "ворид * чун A аз \"./a\";
+функсия б(n) { бозгашт n <= 0 ? \"б\" : A.а(n - 1); }
+содир { б чун б };";
+    let Some(out) = run_in_node(&[("./a", a), ("./b", b)], "./a") else {
+        return;
+    };
+    assert_eq!(out, "б\n");
+}
+
+#[test]
 fn node_classes_variables_lists_and_async() {
     let classes = "содир синф Ҳайвон {
   овоз() { бозгашт \"...\" }
