@@ -5,6 +5,7 @@
 mod error;
 mod id;
 mod module;
+mod resolve;
 
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
 pub use id::{ModuleId, ModuleKind};
@@ -12,3 +13,4 @@ pub use module::{
     CachedModule, CompiledSource, Dependency, FileStamp, Import, ImportKind, Resolved,
     ENTRY_OVERHEAD_BYTES,
 };
+pub use resolve::{normalize_request, Resolver, ResolverConfig};
