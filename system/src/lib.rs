@@ -6,6 +6,7 @@ mod error;
 mod id;
 mod module;
 mod resolve;
+mod corpus;
 
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
 pub use id::{ModuleId, ModuleKind};
@@ -14,3 +15,4 @@ pub use module::{
     ENTRY_OVERHEAD_BYTES,
 };
 pub use resolve::{normalize_request, Resolver, ResolverConfig};
+pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};
