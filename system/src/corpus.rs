@@ -162,7 +162,10 @@ pub fn generate(dir: &Path, spec: &CorpusSpec) -> Result<Corpus, Error> {
             .map(|m| m.id.clone())
             .collect(),
         modules,
-        externals: used.into_iter().map(|e| spec.externals[e].clone()).collect(),
+        externals: used
+            .into_iter()
+            .map(|e| spec.externals[e].clone())
+            .collect(),
         total_bytes,
     })
 }
@@ -534,8 +537,9 @@ fn size_targets(skeletons: &[usize], spec: &CorpusSpec, rng: &mut ChaCha8Rng) ->
             .collect()
     };
     let average = |sizes: &[usize]| sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
-    // Skeletons above their sample push the mean up; shrink the rest to compensate.
-    let (mut low, mut high) = (0.0, 1.0);
+    // Skeletons above their sample push the mean up, and a small sample may
+    // fall short of it: rescale the samples until the mean is met.
+    let (mut low, mut high) = (0.0, 4.0);
     for _ in 0..40 {
         let mid = (low + high) / 2.0;
         if average(&sizes(mid)) < mean {

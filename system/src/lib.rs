@@ -2,12 +2,13 @@
 //!
 //! (crate doc is written when the modules land)
 
+mod corpus;
 mod error;
 mod id;
 mod module;
 mod resolve;
-mod corpus;
 
+pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
 pub use id::{ModuleId, ModuleKind};
 pub use module::{
@@ -15,4 +16,3 @@ pub use module::{
     ENTRY_OVERHEAD_BYTES,
 };
 pub use resolve::{normalize_request, Resolver, ResolverConfig};
-pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};

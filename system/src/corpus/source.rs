@@ -92,15 +92,16 @@ fn export(name: String, kind: ExportKind) -> Export {
 }
 
 /// Renders module `i` without padding.
-pub(super) fn render(plans: &[Plan], i: usize, spec: &CorpusSpec, rng: &mut ChaCha8Rng) -> Skeleton {
+pub(super) fn render(
+    plans: &[Plan],
+    i: usize,
+    spec: &CorpusSpec,
+    rng: &mut ChaCha8Rng,
+) -> Skeleton {
     let plan = &plans[i];
     let mut head = String::new();
     let mut tail = String::new();
-    let _ = writeln!(
-        head,
-        "// {} — модули тавлидшуда (тухми {}).\n// Шарҳ: калимаҳои \"ворид\" ва \"содир\" дар шарҳ иваз намешаванд.",
-        plan.id, spec.seed
-    );
+    let _ = writeln!(head, "// {} (тухми {})", plan.id, spec.seed);
     // Names bound in this module; re-exported names are reserved too, in case
     // a compiler gives re-exports a local binding.
     let mut locals: BTreeSet<String> = plan.reexports.iter().map(|(_, n)| n.clone()).collect();
@@ -119,11 +120,7 @@ pub(super) fn render(plans: &[Plan], i: usize, spec: &CorpusSpec, rng: &mut ChaC
         head.push_str(&line);
     }
     for &e in &plan.externals {
-        let _ = writeln!(
-            head,
-            "ворид * чун БЕРУН_{e} аз \"{}\";",
-            spec.externals[e]
-        );
+        let _ = writeln!(head, "ворид * чун БЕРУН_{e} аз \"{}\";", spec.externals[e]);
     }
     for (j, name) in &plan.reexports {
         let from = specifier(plan, &plans[*j], rng);
@@ -142,7 +139,11 @@ pub(super) fn render(plans: &[Plan], i: usize, spec: &CorpusSpec, rng: &mut ChaC
         render_extras(&mut head, &mut tail, plan, i, rng);
     }
     if !plan.externals.is_empty() {
-        let names: Vec<String> = plan.externals.iter().map(|e| format!("БЕРУН_{e}")).collect();
+        let names: Vec<String> = plan
+            .externals
+            .iter()
+            .map(|e| format!("БЕРУН_{e}"))
+            .collect();
         // Referenced but not called: the value must not depend on a package's content.
         let _ = writeln!(
             head,
@@ -168,10 +169,7 @@ fn import_statement(
     }
     if roll < 23 {
         let ns = fresh(locals, format!("М_{j}"));
-        terms.push(format!(
-            "{ns}.ҳисоб_{j}({}) + {ns}.АДАД_{j}",
-            argument(rng)
-        ));
+        terms.push(format!("{ns}.ҳисоб_{j}({}) + {ns}.АДАД_{j}", argument(rng)));
         return format!("ворид * чун {ns} аз \"{from}\";\n");
     }
     let default = if target.has_default && roll < 50 {
@@ -195,7 +193,10 @@ fn import_statement(
                 let export = &target.exports[p];
                 let wants_alias = rng.random_bool(0.3) || locals.contains(&export.name);
                 let local = if wants_alias {
-                    fresh(locals, format!("{}_дар{j}", export.name))
+                    fresh(
+                        locals,
+                        format!("{}{j}", short_name(export.kind, &export.name)),
+                    )
                 } else {
                     fresh(locals, export.name.clone())
                 };
@@ -212,6 +213,15 @@ fn import_statement(
         (Some(d), true) => format!("ворид {d} аз \"{from}\";\n"),
         (Some(d), false) => format!("ворид {d}, {{ {} }} аз \"{from}\";\n", named.join(", ")),
         (None, _) => format!("ворид {{ {} }} аз \"{from}\";\n", named.join(", ")),
+    }
+}
+
+/// A short local name for an aliased import, as people write them.
+fn short_name(kind: ExportKind, name: &str) -> String {
+    let stem: String = name.chars().take_while(|c| *c != '_').take(3).collect();
+    match kind {
+        ExportKind::Class => stem,
+        ExportKind::Function | ExportKind::Const => stem.to_lowercase(),
     }
 }
 
@@ -241,9 +251,15 @@ fn use_of(local: &str, kind: ExportKind, rng: &mut ChaCha8Rng) -> String {
     }
 }
 
+/// Adds the terms to `натиҷа`, a few per statement: each term stays below
+/// about 2·10⁶, so the sums are exact.
 fn fold_terms(out: &mut String, terms: &[String]) {
-    for term in terms {
-        let _ = writeln!(out, "  натиҷа = (натиҷа + {term}) % {MODULUS};");
+    for chunk in terms.chunks(3) {
+        let _ = writeln!(
+            out,
+            "  натиҷа = (натиҷа + {}) % {MODULUS};",
+            chunk.join(" + ")
+        );
     }
 }
 
@@ -251,7 +267,7 @@ fn render_main(out: &mut String, i: usize, terms: &[String], rng: &mut ChaCha8Rn
     let start = below(rng, 1000);
     let _ = write!(
         out,
-        "\n/**\n * Нуқтаи вуруд: қимати муайянро бозмегардонад ва ҳеҷ чиз чоп намекунад.\n */\n\
+        "\n// Нуқтаи вуруд: қимат бозмегардонад, чизе чоп намекунад.\n\
          содир функсия main() {{\n  собит арзиш = {};\n  тағ натиҷа = {start};\n",
         below(rng, 5)
     );
@@ -268,7 +284,6 @@ fn render_value_function(out: &mut String, i: usize, terms: &[String], rng: &mut
     let _ = write!(
         out,
         "собит хотира_{i} = нав Map();\nсодир собит АДАД_{i} = {constant};\n\n\
-         /**\n * Қимати модул: аз вобастагиҳо вобаста аст ва барои ҳар арзиш як бор ҳисоб мешавад.\n */\n\
          содир функсия ҳисоб_{i}(арзиш) {{\n  агар (хотира_{i}.has(арзиш)) {{\n    бозгашт хотира_{i}.get(арзиш);\n  }}\n\
          \x20 тағ натиҷа = (арзиш * {factor} + АДАД_{i}) % {MODULUS};\n"
     );
@@ -280,7 +295,13 @@ fn render_value_function(out: &mut String, i: usize, terms: &[String], rng: &mut
 }
 
 /// Class, default export and the `содир { … }` list (which goes in `tail`).
-fn render_extras(head: &mut String, tail: &mut String, plan: &Plan, i: usize, rng: &mut ChaCha8Rng) {
+fn render_extras(
+    head: &mut String,
+    tail: &mut String,
+    plan: &Plan,
+    i: usize,
+    rng: &mut ChaCha8Rng,
+) {
     if plan.has_class {
         let _ = write!(
             head,
@@ -307,9 +328,30 @@ fn render_extras(head: &mut String, tail: &mut String, plan: &Plan, i: usize, rn
 /// Words for comments, strings and filler; some are keywords on purpose,
 /// since keywords inside strings and comments must stay as they are.
 const WORDS: [&str; 24] = [
-    "модул", "ворид", "содир", "аз", "функсия", "қимат", "рӯйхат", "сатр", "адад", "натиҷа",
-    "бозгашт", "агар", "вагарна", "синф", "нав", "санҷиш", "маълумот", "ҳолат", "тартиб",
-    "калид", "ҷадвал", "хато", "суръат", "андоза",
+    "модул",
+    "ворид",
+    "содир",
+    "аз",
+    "функсия",
+    "қимат",
+    "рӯйхат",
+    "сатр",
+    "адад",
+    "натиҷа",
+    "бозгашт",
+    "агар",
+    "вагарна",
+    "синф",
+    "нав",
+    "санҷиш",
+    "маълумот",
+    "ҳолат",
+    "тартиб",
+    "калид",
+    "ҷадвал",
+    "хато",
+    "суръат",
+    "андоза",
 ];
 
 /// Fills `skeleton` with ordinary code up to about `target` bytes.
@@ -335,7 +377,7 @@ fn padding_block(out: &mut String, i: usize, k: usize, rng: &mut ChaCha8Rng) {
     let word = |rng: &mut ChaCha8Rng| WORDS[below(rng, WORDS.len())];
     let n = below(rng, 1000);
     out.push('\n');
-    let _ = match below(rng, 5) {
+    let _ = match below(rng, 6) {
         0 => write!(
             out,
             "функсия ҷамъ_{i}_{k}(рӯйхат) {{\n  тағ натиҷа = 0;\n  барои (тағ и = 0; и < рӯйхат.length; и++) {{\n\
@@ -359,6 +401,14 @@ fn padding_block(out: &mut String, i: usize, k: usize, rng: &mut ChaCha8Rng) {
             out,
             "синф Ҳисобгар_{i}_{k} {{\n  constructor(қимат) {{\n    ин.қимат = қимат;\n  }}\n\n  афзун(н) {{\n\
              \x20   бозгашт нав Ҳисобгар_{i}_{k}(ин.қимат + н + {n});\n  }}\n\n  холист() {{\n    бозгашт ин.қимат === холӣ;\n  }}\n}}\n"
+        ),
+        4 => write!(
+            out,
+            "/**\n * Қимати {} бо {} (арзиш + {n}) ҳисоб мешавад.\n * @param {{number}} арзиш\n */\n\
+             функсия табдил_{i}_{k}(арзиш) {{\n  тағ натиҷа = арзиш;\n  барои (тағ и = 0; и < {}; и++) {{\n    натиҷа = (натиҷа * 31 + и) % {MODULUS};\n  }}\n  бозгашт натиҷа;\n}}\n",
+            word(rng),
+            word(rng),
+            1 + below(rng, 9)
         ),
         _ => write!(
             out,
