@@ -145,20 +145,16 @@ impl Resolver {
         }
         if is_relative(specifier) {
             let base = importer.map_or("", |i| i.module.dir());
-            let rel = join_normalized(base, specifier).ok_or_else(|| request.escapes())?;
-            return self.resolve_file(&rel, &request);
+            return self.resolve_path(base, specifier, &request);
         }
         if let Some(rest) = specifier.strip_prefix('/') {
-            let rel = join_normalized("", rest).ok_or_else(|| request.escapes())?;
-            return self.resolve_file(&rel, &request);
+            return self.resolve_path("", rest, &request);
         }
         if let Some(rel) = self.apply_alias(specifier) {
-            let rel = join_normalized("", &rel).ok_or_else(|| request.escapes())?;
-            return self.resolve_file(&rel, &request);
+            return self.resolve_path("", &rel, &request);
         }
         if importer.is_none() {
-            let rel = join_normalized("", specifier).ok_or_else(|| request.escapes())?;
-            if let Some(found) = self.probe(&rel)? {
+            if let Some(found) = self.probe_path("", specifier, &request)? {
                 return self.finish(&found, &request).map(Resolved::Module);
             }
         }
@@ -196,12 +192,10 @@ impl Resolver {
         let package_dir =
             join_normalized("node_modules", package).ok_or_else(|| request.escapes())?;
         if !subpath.is_empty() {
-            let rel = join_normalized(&package_dir, subpath).ok_or_else(|| request.escapes())?;
-            return self.resolve_file(&rel, request);
+            return self.resolve_path(&package_dir, subpath, request);
         }
         if let Some(main) = self.package_main(&package_dir)? {
-            let rel = join_normalized(&package_dir, &main).ok_or_else(|| request.escapes())?;
-            if let Some(found) = self.probe(&rel)? {
+            if let Some(found) = self.probe_path(&package_dir, &main, request)? {
                 return self.finish(&found, request).map(Resolved::Module);
             }
         }
@@ -232,11 +226,32 @@ impl Resolver {
             .map(str::to_owned))
     }
 
-    /// Probes `rel` with the full rules and confines the result.
-    fn resolve_file(&self, rel: &str, request: &Request<'_>) -> Result<Resolved, Error> {
-        match self.probe(rel)? {
+    /// Resolves `path` under the root-relative directory `base` and confines the result.
+    fn resolve_path(
+        &self,
+        base: &str,
+        path: &str,
+        request: &Request<'_>,
+    ) -> Result<Resolved, Error> {
+        match self.probe_path(base, path, request)? {
             Some(found) => self.finish(&found, request).map(Resolved::Module),
             None => Err(request.not_found()),
+        }
+    }
+
+    /// Joins `path` to `base` lexically (refusing escapes) and probes it.
+    fn probe_path(
+        &self,
+        base: &str,
+        path: &str,
+        request: &Request<'_>,
+    ) -> Result<Option<PathBuf>, Error> {
+        let rel = join_normalized(base, path).ok_or_else(|| request.escapes())?;
+        if names_directory(path) {
+            // `.`, `..` and `dir/` name a directory, so `dir.som` must not answer.
+            self.probe_index(&rel)
+        } else {
+            self.probe(&rel)
         }
     }
 
@@ -363,6 +378,12 @@ fn join_normalized(base: &str, path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// Whether `path` can only mean a directory: empty, `.`, `..`, or ending in `/`, `/.` or `/..`.
+fn names_directory(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    matches!(last, "" | "." | "..")
 }
 
 /// `./x`, `../x`, `.` and `..` are relative to the importer.

@@ -125,6 +125,13 @@ fn directory_index() {
     assert_eq!(id(&r, "./plain", Some("app/m.som")), "app/plain/index.js");
     // A file with an extension beats a directory of the same name.
     assert_eq!(id(&r, "./both", Some("app/m.som")), "app/both.som");
+    // `.`, `..` and a trailing slash name the directory, never `dir.som`.
+    assert_eq!(id(&r, "./both/", Some("app/m.som")), "app/both/index.som");
+    assert_eq!(id(&r, ".", Some("app/both/x.som")), "app/both/index.som");
+    assert_eq!(
+        id(&r, "..", Some("app/both/inner/x.som")),
+        "app/both/index.som"
+    );
     // A directory is never an "exact" match.
     assert_eq!(
         error_code(&r, "./empty", Some("app/m.som")),
@@ -399,5 +406,22 @@ proptest! {
                 prop_assert!(!id.as_str().starts_with("..") && !id.as_str().starts_with('/'));
             }
         }
+    }
+}
+
+#[test]
+fn resolver_is_shareable_across_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Resolver>();
+    let dir = tree(&[("a.som", "")]);
+    let r = std::sync::Arc::new(resolver(&dir));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let r = r.clone();
+            std::thread::spawn(move || id(&r, "./a", Some("m.som")))
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(handle.join().unwrap(), "a.som");
     }
 }
