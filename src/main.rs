@@ -17,7 +17,11 @@ use somon_system::{
 const EXIT_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "somon-verify", version, about = "Turns the numbers in operations documents into measured verdicts")]
+#[command(
+    name = "somon-verify",
+    version,
+    about = "Turns the numbers in operations documents into measured verdicts"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -175,8 +179,12 @@ fn located(root: &std::path::Path, error: Error) -> anyhow::Error {
         } => Some((importer.module.path_in(root), importer.at)),
         _ => None,
     };
-    match place {
-        Some((path, at)) => anyhow::anyhow!("{}:{at}: {} {error}", path.display(), error.code()),
-        None => anyhow::anyhow!("{} {error}", error.code()),
+    let code = error.code();
+    match (place, &error) {
+        (Some((path, at)), Error::Parse { error: e, .. }) => {
+            anyhow::anyhow!("{}:{at}: {} ({code})", path.display(), e.message)
+        }
+        (Some((path, at)), _) => anyhow::anyhow!("{}:{at}: {error} ({code})", path.display()),
+        (None, _) => anyhow::anyhow!("{error} ({code})"),
     }
 }

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use crate::resolve::normalize_request;
 use crate::{
-    compile, CachedModule, Dependency, Error, FileStamp, Importer, ModuleCache,
-    ModuleId, ParseError, Resolved, Resolver, ResolverConfig,
+    compile, CachedModule, Dependency, Error, FileStamp, Importer, ModuleCache, ModuleId,
+    ParseError, Resolved, Resolver, ResolverConfig,
 };
 
 /// The result of [`Loader::load`].
@@ -106,7 +106,9 @@ impl Loader {
     /// or [`Error::Io`], for the module or any of its dependencies.
     pub fn load(&self, request: &str, now: Instant) -> Result<Loaded, Error> {
         let id = self.resolve_request(request)?;
-        let lookup = self.cache.get_or_load(&id, now, true, || self.compile_id(&id))?;
+        let lookup = self
+            .cache
+            .get_or_load(&id, now, true, || self.compile_id(&id))?;
         if !lookup.hit {
             if let Err(error) = self.load_dependencies(&lookup.module, now) {
                 self.cache.invalidate(id.as_str());

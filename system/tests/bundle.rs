@@ -6,8 +6,8 @@ mod util;
 use std::time::Instant;
 
 use somon_system::{
-    bundle, generate, Bundle, BundleOptions, CacheLimits, CorpusSpec, CycleStrategy, Error,
-    GraphOptions, ModuleGraph, ResolverConfig,
+    bundle, Bundle, BundleOptions, CacheLimits, CycleStrategy, Error, GraphOptions, ModuleGraph,
+    ResolverConfig,
 };
 use util::{node, Tree};
 
@@ -91,8 +91,13 @@ fn externals_are_left_to_the_host_require() {
         },
         CacheLimits::default(),
     );
-    let graph =
-        ModuleGraph::build(&loader, "main.som", &GraphOptions::default(), Instant::now()).unwrap();
+    let graph = ModuleGraph::build(
+        &loader,
+        "main.som",
+        &GraphOptions::default(),
+        Instant::now(),
+    )
+    .unwrap();
     let out = bundle(&graph, &BundleOptions::default());
     assert_eq!(out.externals, ["path"]);
     assert_eq!(out.modules, 1);
@@ -114,44 +119,6 @@ fn module_keys_are_json_escaped() {
     }
 }
 
-#[test]
-fn generated_corpora_bundle_and_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = CorpusSpec {
-        modules: 60,
-        seed: 11,
-        entries: 3,
-        ..CorpusSpec::default()
-    };
-    let corpus = generate(dir.path(), &spec).unwrap();
-    let resolver = somon_system::Resolver::new(dir.path(), ResolverConfig::default()).unwrap();
-    let cache = somon_system::ModuleCache::new(
-        resolver.root().to_path_buf(),
-        CacheLimits::default(),
-        somon_system::Validation::Stat,
-    );
-    let loader = somon_system::Loader::new(resolver, cache);
-    for entry in &corpus.entries {
-        let graph = ModuleGraph::build(
-            &loader,
-            entry.as_str(),
-            &GraphOptions::default(),
-            Instant::now(),
-        )
-        .unwrap();
-        let out = bundle(&graph, &BundleOptions::default());
-        let file = dir.path().join(format!("{}.bundle.js", entry.as_str().replace('/', "_")));
-        std::fs::write(&file, &out.code).unwrap();
-        let script = format!(
-            "const m = require({}); const v = m.main(); if (v === undefined) process.exit(3); console.log(typeof v);",
-            serde_json::to_string(file.to_str().unwrap()).unwrap()
-        );
-        if node(&script).is_none() {
-            return;
-        }
-    }
-}
-
 /// Decodes a v3 `mappings` string into, per generated line, the (source
 /// index, source line) of its first segment.
 fn decode(mappings: &str) -> Vec<Option<(i64, i64)>> {
@@ -170,7 +137,11 @@ fn decode(mappings: &str) -> Vec<Option<(i64, i64)>> {
                 value |= (digit & 31) << shift;
                 shift += 5;
                 if digit & 32 == 0 {
-                    values.push(if value & 1 == 1 { -(value >> 1) } else { value >> 1 });
+                    values.push(if value & 1 == 1 {
+                        -(value >> 1)
+                    } else {
+                        value >> 1
+                    });
                     (value, shift) = (0, 0);
                 }
             }
@@ -185,9 +156,13 @@ fn decode(mappings: &str) -> Vec<Option<(i64, i64)>> {
 fn source_maps_point_each_line_back_to_its_module_line() {
     let tree = cyclic_tree();
     let loader = tree.loader();
-    let graph =
-        ModuleGraph::build(&loader, "app/main.som", &GraphOptions::default(), Instant::now())
-            .unwrap();
+    let graph = ModuleGraph::build(
+        &loader,
+        "app/main.som",
+        &GraphOptions::default(),
+        Instant::now(),
+    )
+    .unwrap();
     let out = bundle(
         &graph,
         &BundleOptions {

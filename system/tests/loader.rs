@@ -26,7 +26,11 @@ fn concurrent_loads_of_one_uncached_module_compile_it_once() {
         .collect();
     let loaded: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
 
-    assert_eq!(loader.compiles(), 1, "200 concurrent misses must compile once");
+    assert_eq!(
+        loader.compiles(),
+        1,
+        "200 concurrent misses must compile once"
+    );
     assert_eq!(loaded.len(), 200);
     assert!(loaded
         .iter()
@@ -39,8 +43,14 @@ fn concurrent_loads_of_one_uncached_module_compile_it_once() {
 #[test]
 fn a_load_brings_in_its_dependencies_once() {
     let tree = Tree::with(&[
-        ("app/main.som", "ворид { a } аз \"./a\";\nворид b аз \"../lib/b\";\n"),
-        ("app/a.som", "ворид b аз \"../lib/b\";\nсодир собит a = 1;\n"),
+        (
+            "app/main.som",
+            "ворид { a } аз \"./a\";\nворид b аз \"../lib/b\";\n",
+        ),
+        (
+            "app/a.som",
+            "ворид b аз \"../lib/b\";\nсодир собит a = 1;\n",
+        ),
         ("lib/b.som", "содир пешфарз функсия b() {}\n"),
     ]);
     let loader = tree.loader();
@@ -75,13 +85,19 @@ fn an_edited_file_is_recompiled_and_its_dependents_invalidated() {
 
     tree.write("leaf.som", "содир собит x = 1;\nсодир собит z = 3;\n");
     let leaf = loader.load("leaf.som", now).unwrap();
-    assert!(!leaf.cached, "an edited file must not be served from the cache");
+    assert!(
+        !leaf.cached,
+        "an edited file must not be served from the cache"
+    );
     assert_eq!(leaf.module.exports, ["x", "z"]);
     assert_eq!(loader.compiles(), 5);
 
     let cache = loader.cache();
     assert!(!cache.contains("mid.som"), "direct dependent invalidated");
-    assert!(!cache.contains("main.som"), "transitive dependent invalidated");
+    assert!(
+        !cache.contains("main.som"),
+        "transitive dependent invalidated"
+    );
     assert!(cache.contains("other.som"), "unrelated module kept");
 }
 
@@ -109,7 +125,10 @@ fn a_broken_dependency_fails_the_load_and_caches_nothing_half_done() {
 #[test]
 fn unresolvable_imports_name_the_specifier_and_the_importer() {
     let tree = Tree::with(&[("app/main.som", "\n  ворид { a } аз \"./missing\";\n")]);
-    let error = tree.loader().load("app/main.som", Instant::now()).unwrap_err();
+    let error = tree
+        .loader()
+        .load("app/main.som", Instant::now())
+        .unwrap_err();
     assert_eq!(error.code(), "MODULE_NOT_FOUND");
     let message = error.to_string();
     assert!(message.contains("./missing"), "{message}");
@@ -119,7 +138,10 @@ fn unresolvable_imports_name_the_specifier_and_the_importer() {
 #[test]
 fn imports_that_climb_out_of_the_root_are_refused() {
     let tree = Tree::with(&[("app/main.som", "ворид \"../../etc/passwd\";\n")]);
-    let error = tree.loader().load("app/main.som", Instant::now()).unwrap_err();
+    let error = tree
+        .loader()
+        .load("app/main.som", Instant::now())
+        .unwrap_err();
     assert_eq!(error.code(), "PATH_ESCAPES_ROOT", "{error}");
     let error = tree.loader().load("../x.som", Instant::now()).unwrap_err();
     assert_eq!(error.code(), "PATH_ESCAPES_ROOT", "{error}");
@@ -127,7 +149,10 @@ fn imports_that_climb_out_of_the_root_are_refused() {
 
 #[test]
 fn warm_loads_without_counting_and_reports_failures() {
-    let tree = Tree::with(&[("a.som", "содир собит a = 1;\n"), ("b.som", "ворид \"./nope\";\n")]);
+    let tree = Tree::with(&[
+        ("a.som", "содир собит a = 1;\n"),
+        ("b.som", "ворид \"./nope\";\n"),
+    ]);
     let loader = tree.loader();
     let report = loader.warm(&["a.som".into(), "b.som".into()], Instant::now());
     assert_eq!(report.loaded.len(), 1);

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: a module tree in a temporary
 //! directory and a loader over it.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::new_without_default)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
