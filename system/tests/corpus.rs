@@ -50,6 +50,15 @@ fn sources(corpus: &Corpus) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A resolver over the corpus that treats its externals as externals.
+fn resolver_for(corpus: &Corpus) -> Resolver {
+    let config = ResolverConfig {
+        paths: vec![],
+        externals: corpus.externals.clone(),
+    };
+    Resolver::new(&corpus.root, config).unwrap()
+}
+
 fn with_externals() -> CorpusSpec {
     CorpusSpec {
         modules: 120,
@@ -137,14 +146,7 @@ fn counts_and_records_match_the_files() {
 fn imports_resolve_to_the_recorded_modules() {
     for spec in [with_externals(), CorpusSpec::default()] {
         let (_dir, corpus) = written(&spec);
-        let resolver = Resolver::new(
-            &corpus.root,
-            ResolverConfig {
-                paths: vec![],
-                externals: corpus.externals.clone(),
-            },
-        )
-        .unwrap();
+        let resolver = resolver_for(&corpus);
         let sources = sources(&corpus);
         for module in &corpus.modules {
             let compiled = compile(module.id.kind(), &sources[module.id.as_str()])
@@ -372,14 +374,7 @@ fn impossible_specs_are_refused() {
 fn entries_bundle_and_run_in_node() {
     for spec in [with_externals(), CorpusSpec::default()] {
         let (_dir, corpus) = written(&spec);
-        let resolver = Resolver::new(
-            &corpus.root,
-            ResolverConfig {
-                paths: vec![],
-                externals: corpus.externals.clone(),
-            },
-        )
-        .unwrap();
+        let resolver = resolver_for(&corpus);
         let cache = ModuleCache::new(
             resolver.root().to_path_buf(),
             CacheLimits::default(),
