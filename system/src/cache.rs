@@ -53,7 +53,8 @@ impl Default for CacheLimits {
 }
 
 /// Whether a hit re-checks the file it was compiled from (`cacheValidation`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Validation {
     /// Each hit compares the file's current (mtime, length) with the entry's
     /// [`crate::FileStamp`]; a difference (or a vanished file) is a miss.
@@ -88,7 +89,8 @@ pub struct CacheStats {
     pub max_memory: u64,
     /// Counted lookups answered from the cache.
     pub hits: u64,
-    /// Counted lookups that loaded or waited for a load.
+    /// Counted lookups that loaded, or waited for, a module that was not
+    /// cached. Failed loads are not misses (they are errors).
     pub misses: u64,
     /// Entries removed to respect the limits (explicit removals excluded).
     pub evictions: u64,
@@ -299,19 +301,26 @@ impl ModuleCache {
             || id.path_in(&self.root),
             || self.touch_cached(id, now, count),
         );
-        if !matches!(role, Ok(Role::Cached(_))) && count {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-        }
+        // A miss is counted only when it produced a module: a failed load is
+        // an error, not a miss, so the hit rate describes servable lookups.
+        let count_miss = || {
+            if count {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+            }
+        };
         match role? {
             Role::Cached(module) => Ok(Lookup { module, hit: true }),
             Role::Follower(flight) => {
                 let module = self.flights.wait(&flight)?;
+                count_miss();
                 Ok(Lookup { module, hit: false })
             }
             Role::Leader(leader) => {
                 let outcome = load().map(|module| self.insert(id, module, now));
                 leader.finish(outcome.clone());
-                outcome.map(|module| Lookup { module, hit: false })
+                let module = outcome?;
+                count_miss();
+                Ok(Lookup { module, hit: false })
             }
         }
     }

@@ -58,6 +58,7 @@
 //! assert_eq!(program.modules, 2);
 //! ```
 
+mod breaker;
 mod bundle;
 mod cache;
 mod compile;
@@ -71,6 +72,7 @@ mod module;
 mod resolve;
 mod syntax;
 
+pub use breaker::{BreakerState, BreakerStatus};
 pub use bundle::{bundle, Bundle, BundleOptions};
 pub use cache::{CacheLimits, CacheStats, Lookup, ModuleCache, ModuleHits, Validation};
 pub use compile::compile;
