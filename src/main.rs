@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use somon_system::server::{run_serve, ServeArgs};
 use somon_system::{
     bundle, BundleOptions, CacheLimits, CorpusSpec, CycleStrategy, Error, GraphOptions, Loader,
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
@@ -33,6 +34,8 @@ enum Command {
     Corpus(CorpusArgs),
     /// Bundle an entry module and its dependencies into one CommonJS file.
     Bundle(BundleArgs),
+    /// Run the reference module system's HTTP server (default 127.0.0.1:8080).
+    Serve(ServeArgs),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +94,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Corpus(args) => run_corpus(args),
         Command::Bundle(args) => run_bundle(args),
+        Command::Serve(args) => {
+            return match run_serve(args) {
+                Ok(true) => ExitCode::SUCCESS,
+                // The drain timed out: some accepted requests were cut.
+                Ok(false) => ExitCode::from(1),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::from(EXIT_INPUT)
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

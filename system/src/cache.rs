@@ -325,6 +325,15 @@ impl ModuleCache {
         }
     }
 
+    /// The cached module for `id` if it is cached and (under
+    /// [`Validation::Stat`]) still matches its file; never loads. A found
+    /// module is marked most recently used and, if `count`, counted as a hit;
+    /// nothing is counted when it is not found (the caller's load will be).
+    /// A stale entry is invalidated with its dependents.
+    pub fn get(&self, id: &ModuleId, now: Instant, count: bool) -> Option<Arc<CachedModule>> {
+        self.hit(id, now, count)
+    }
+
     /// The cached module for `id`, if any, without validating it, touching
     /// its recency or counting anything.
     pub fn peek(&self, id: &str) -> Option<Arc<CachedModule>> {

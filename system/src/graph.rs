@@ -96,10 +96,29 @@ impl ModuleGraph {
         now: Instant,
     ) -> Result<ModuleGraph, Error> {
         let entry_id = loader.resolve_request(entry)?;
+        Self::walk(entry_id, options, |id| loader.ensure(id, now))
+    }
+
+    /// Like [`ModuleGraph::build`], but compiles every module afresh from its
+    /// file and leaves the cache alone: what `POST /modules/compile`
+    /// measures.
+    pub fn compile(
+        loader: &Loader,
+        entry: &str,
+        options: &GraphOptions,
+    ) -> Result<ModuleGraph, Error> {
+        let entry_id = loader.resolve_request(entry)?;
+        Self::walk(entry_id, options, |id| loader.compile_uncached(id))
+    }
+
+    fn walk(
+        entry_id: ModuleId,
+        options: &GraphOptions,
+        fetch: impl FnMut(&ModuleId) -> Result<Arc<CachedModule>, Error>,
+    ) -> Result<ModuleGraph, Error> {
         let mut walk = Walk {
-            loader,
+            fetch,
             options,
-            now,
             state: HashMap::new(),
             path: Vec::new(),
             graph: ModuleGraph {
@@ -170,17 +189,19 @@ enum Visit {
     Done,
 }
 
-struct Walk<'a> {
-    loader: &'a Loader,
+struct Walk<'a, F> {
+    fetch: F,
     options: &'a GraphOptions,
-    now: Instant,
     state: HashMap<ModuleId, Visit>,
     /// The DFS path: each module with the index of its next dependency.
     path: Vec<(Arc<CachedModule>, usize)>,
     graph: ModuleGraph,
 }
 
-impl Walk<'_> {
+impl<F> Walk<'_, F>
+where
+    F: FnMut(&ModuleId) -> Result<Arc<CachedModule>, Error>,
+{
     /// Iterative depth-first search, so a deep chain cannot overflow the stack.
     fn run(&mut self, entry: ModuleId) -> Result<(), Error> {
         self.enter(&entry)?;
@@ -223,7 +244,7 @@ impl Walk<'_> {
     }
 
     fn enter(&mut self, id: &ModuleId) -> Result<(), Error> {
-        let module = self.loader.ensure(id, self.now)?;
+        let module = (self.fetch)(id)?;
         self.state
             .insert(id.clone(), Visit::OnPath(self.path.len()));
         self.path.push((module, 0));

@@ -70,6 +70,7 @@ mod lexer;
 mod loader;
 mod module;
 mod resolve;
+pub mod server;
 mod syntax;
 
 pub use breaker::{BreakerState, BreakerStatus};

@@ -121,6 +121,26 @@ impl Loader {
         })
     }
 
+    /// The module a request names if it is already cached (and valid),
+    /// counted as a hit; `None` — with nothing counted — otherwise. Lets an
+    /// async server answer hits on its own thread and send only misses to a
+    /// blocking pool.
+    pub fn load_if_cached(&self, request: &str, now: Instant) -> Option<Loaded> {
+        let key = normalize_request(request)?;
+        let id = self.cache.peek(&key)?.id.clone();
+        let module = self.cache.get(&id, now, true)?;
+        Some(Loaded {
+            module,
+            cached: true,
+        })
+    }
+
+    /// Compiles the module `id` from its file without consulting or
+    /// filling the cache (a build, not a load).
+    pub fn compile_uncached(&self, id: &ModuleId) -> Result<Arc<CachedModule>, Error> {
+        self.compile_id(id).map(Arc::new)
+    }
+
     /// Resolves a root-relative request to a module id. Requests that are
     /// already cached ids are answered from the cache without touching the
     /// filesystem.

@@ -73,3 +73,128 @@ pub fn node(script: &str) -> Option<String> {
     );
     Some(String::from_utf8(output.stdout).unwrap())
 }
+
+/// Server-side helpers: an [`AppState`] over a tree, in-process requests
+/// through the router, and a real listener on 127.0.0.1:0.
+pub mod server {
+    use std::net::SocketAddr;
+    use std::path::Path;
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{HeaderMap, Method, Request, StatusCode};
+    use serde_json::Value;
+    use somon_system::server::{bind, router, serve, AppState, ServeOptions};
+    use somon_system::{Config, Startup};
+    use tower::ServiceExt;
+
+    /// Start-up settings for a root, with an optional admin token.
+    pub fn startup(root: &Path, config: Config, token: Option<&str>) -> Startup {
+        Startup {
+            host: "127.0.0.1".parse().unwrap(),
+            port: 0,
+            module_root: root.to_path_buf(),
+            admin_token: token.map(str::to_owned),
+            config,
+        }
+    }
+
+    /// A ready state over `root`.
+    pub fn state(root: &Path, config: Config, token: Option<&str>) -> AppState {
+        let state = AppState::new(&startup(root, config, token), None).expect("state");
+        state.set_warmed();
+        state
+    }
+
+    /// One response: status, headers, body as JSON (or a JSON string holding
+    /// the text when the body is not JSON).
+    pub struct Reply {
+        pub status: StatusCode,
+        pub headers: HeaderMap,
+        pub body: Value,
+        pub text: String,
+    }
+
+    /// Sends one request through the router, in process.
+    pub async fn call(
+        state: &AppState,
+        method: Method,
+        uri: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_vec()));
+        let response = router(state.clone())
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(text.clone()));
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// `GET uri`.
+    pub async fn get(state: &AppState, uri: &str) -> Reply {
+        call(state, Method::GET, uri, None, &[]).await
+    }
+
+    /// `POST uri` with a body.
+    pub async fn post(state: &AppState, uri: &str, body: &str) -> Reply {
+        call(state, Method::POST, uri, Some(body.as_bytes()), &[]).await
+    }
+
+    /// A server on a real loopback socket; stops when dropped.
+    pub struct Running {
+        pub addr: SocketAddr,
+        pub state: AppState,
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+    }
+
+    impl Running {
+        /// Starts serving `state` on 127.0.0.1 with an ephemeral port.
+        pub async fn start(state: AppState) -> Running {
+            let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let options = ServeOptions {
+                drain_delay: Duration::ZERO,
+                ..ServeOptions::default()
+            };
+            tokio::spawn(serve(state.clone(), listener, options, async move {
+                let _ = stopped.await;
+            }));
+            Running {
+                addr,
+                state,
+                stop: Some(stop),
+            }
+        }
+
+        /// `http://127.0.0.1:PORT`
+        pub fn base(&self) -> String {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            if let Some(stop) = self.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+    }
+}

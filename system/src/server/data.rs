@@ -1,0 +1,245 @@
+//! The data plane: what load is aimed at. `GET|POST /modules/load`,
+//! `POST /modules/compile`, `POST /modules/bundle`.
+
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::api_error::ApiError;
+use super::input::{query_param, JsonBody};
+use super::AppState;
+use crate::{
+    bundle, BundleOptions, Dependency, Error, GraphOptions, Loaded, ModuleGraph, Op, Outcome,
+};
+
+/// The data-plane routes.
+pub(super) fn data_routes() -> Router<AppState> {
+    Router::new()
+        .route("/modules/load", get(load_by_query).post(load_by_body))
+        .route("/modules/compile", post(compile))
+        .route("/modules/bundle", post(bundle_entry))
+}
+
+/// `POST /modules/load` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadRequest {
+    path: String,
+}
+
+/// What a load answers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoadResponse {
+    id: String,
+    path: String,
+    exports: Vec<String>,
+    dependencies: Vec<Dependency>,
+    bytes: usize,
+    cached: bool,
+    duration_us: u64,
+}
+
+async fn load_by_query(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<LoadResponse>, ApiError> {
+    let started = Instant::now();
+    let path = query_param(query.as_deref(), "path").and_then(|p| {
+        p.ok_or_else(|| ApiError::bad_request("missing query parameter `path`"))
+    });
+    match path {
+        Ok(path) => load(state, path, started).await,
+        Err(error) => Err(record(&state, Op::Load, started, error)),
+    }
+}
+
+async fn load_by_body(
+    State(state): State<AppState>,
+    body: Result<JsonBody<LoadRequest>, ApiError>,
+) -> Result<Json<LoadResponse>, ApiError> {
+    let started = Instant::now();
+    match body {
+        Ok(JsonBody(request)) => load(state, request.path, started).await,
+        Err(error) => Err(record(&state, Op::Load, started, error)),
+    }
+}
+
+/// Hits are answered on the async worker (a shard read lock and one
+/// `stat`); misses compile on the blocking pool so a slow compile never
+/// stalls other connections.
+async fn load(
+    state: AppState,
+    path: String,
+    started: Instant,
+) -> Result<Json<LoadResponse>, ApiError> {
+    let result = match state.loader.load_if_cached(&path, started) {
+        Some(loaded) => Ok(loaded),
+        None => {
+            let worker = state.clone();
+            let request = path.clone();
+            blocking(move || worker.loader.load(&request, Instant::now())).await
+        }
+    };
+    let duration = started.elapsed();
+    match result {
+        Ok(Loaded { module, cached }) => {
+            state
+                .metrics
+                .record(Op::Load, Outcome::Ok, duration, Instant::now());
+            Ok(Json(LoadResponse {
+                id: module.id.to_string(),
+                path,
+                exports: module.exports.clone(),
+                dependencies: module.deps.clone(),
+                bytes: module.code.len(),
+                cached,
+                duration_us: duration.as_micros() as u64,
+            }))
+        }
+        Err(error) => Err(record(&state, Op::Load, started, error)),
+    }
+}
+
+/// `POST /modules/compile` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompileRequest {
+    entry: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompileResponse {
+    entry: String,
+    modules: usize,
+    bytes: usize,
+    duration_us: u64,
+    warnings: Vec<String>,
+    errors: Vec<String>,
+}
+
+/// Compiles the entry's whole graph afresh (not from the cache): a build.
+async fn compile(
+    State(state): State<AppState>,
+    body: Result<JsonBody<CompileRequest>, ApiError>,
+) -> Result<Json<CompileResponse>, ApiError> {
+    let started = Instant::now();
+    let JsonBody(request) = body.map_err(|e| record(&state, Op::Compile, started, e))?;
+    let options = GraphOptions {
+        cycles: state.config().circular_dependency_strategy,
+        externals: Vec::new(),
+    };
+    let worker = state.clone();
+    let entry = request.entry.clone();
+    let graph = blocking(move || ModuleGraph::compile(&worker.loader, &entry, &options))
+        .await
+        .map_err(|e| record(&state, Op::Compile, started, e))?;
+    let duration = started.elapsed();
+    state
+        .metrics
+        .record(Op::Compile, Outcome::Ok, duration, Instant::now());
+    Ok(Json(CompileResponse {
+        entry: graph.entry.to_string(),
+        modules: graph.modules.len(),
+        bytes: graph.code_bytes(),
+        duration_us: duration.as_micros() as u64,
+        warnings: graph.warnings,
+        errors: Vec::new(),
+    }))
+}
+
+/// `POST /modules/bundle` body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BundleRequest {
+    entry: String,
+    #[serde(default)]
+    externals: Vec<String>,
+    #[serde(default)]
+    source_maps: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleResponse {
+    entry: String,
+    code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    map: Option<String>,
+    modules: usize,
+    bytes: usize,
+    externals: Vec<String>,
+    warnings: Vec<String>,
+    duration_us: u64,
+}
+
+async fn bundle_entry(
+    State(state): State<AppState>,
+    body: Result<JsonBody<BundleRequest>, ApiError>,
+) -> Result<Json<BundleResponse>, ApiError> {
+    let started = Instant::now();
+    let JsonBody(request) = body.map_err(|e| record(&state, Op::Bundle, started, e))?;
+    let options = GraphOptions {
+        cycles: state.config().circular_dependency_strategy,
+        externals: request.externals.clone(),
+    };
+    let worker = state.clone();
+    let entry = request.entry.clone();
+    let built = blocking(move || {
+        let graph = ModuleGraph::build(&worker.loader, &entry, &options, Instant::now())?;
+        let out = bundle(
+            &graph,
+            &BundleOptions {
+                source_map: request.source_maps,
+                externals: options.externals.clone(),
+            },
+        );
+        Ok((graph.entry, out))
+    })
+    .await
+    .map_err(|e| record(&state, Op::Bundle, started, e))?;
+    let (entry, out) = built;
+    let duration = started.elapsed();
+    state
+        .metrics
+        .record(Op::Bundle, Outcome::Ok, duration, Instant::now());
+    Ok(Json(BundleResponse {
+        entry: entry.to_string(),
+        code: out.code,
+        map: out.map,
+        modules: out.modules,
+        bytes: out.bytes,
+        externals: out.externals,
+        warnings: out.warnings,
+        duration_us: duration.as_micros() as u64,
+    }))
+}
+
+/// Runs blocking module work off the async workers.
+async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(join) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            format!("module work failed: {join}"),
+        )),
+    }
+}
+
+/// Counts a failed operation (its latency too) and passes the error on.
+fn record(state: &AppState, op: Op, started: Instant, error: impl Into<ApiError>) -> ApiError {
+    state
+        .metrics
+        .record(op, Outcome::Error, started.elapsed(), Instant::now());
+    error.into()
+}
