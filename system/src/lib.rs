@@ -62,6 +62,7 @@ mod breaker;
 mod bundle;
 mod cache;
 mod compile;
+mod config;
 mod corpus;
 mod error;
 mod graph;
@@ -77,6 +78,10 @@ pub use breaker::{BreakerState, BreakerStatus};
 pub use bundle::{bundle, Bundle, BundleOptions};
 pub use cache::{CacheLimits, CacheStats, Lookup, ModuleCache, ModuleHits, Validation};
 pub use compile::compile;
+pub use config::{
+    load_startup, Config, ConfigProblem, LogLevel, PatchContext, ProblemOrigin, Startup,
+    StartupError, StartupFlags, StartupProblem,
+};
 pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
 pub use graph::{CycleStrategy, GraphOptions, ModuleGraph};
