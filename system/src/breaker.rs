@@ -381,7 +381,8 @@ impl Core {
     /// A permit went away unrecorded: free its trial slot, count nothing.
     fn release(&mut self, phase: u64, trial: bool) {
         if trial && phase == self.phase {
-            self.trials_in_flight -= 1;
+            // Saturating: this runs in `Drop`, where a panic could abort.
+            self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
         }
     }
 

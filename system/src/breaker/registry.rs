@@ -135,8 +135,8 @@ impl Breakers {
             .any(|b| b.state(now) == BreakerState::Open)
     }
 
-    /// The breakers in name order, taken so that no breaker's lock is held
-    /// together with the registry's.
+    /// The breakers in name order, copied out so that reading statuses
+    /// never blocks creating breakers.
     fn snapshot(&self) -> Vec<Arc<Breaker>> {
         self.read().by_name.values().cloned().collect()
     }
