@@ -74,7 +74,9 @@ mod resolve;
 pub mod server;
 mod syntax;
 
-pub use breaker::{BreakerState, BreakerStatus};
+pub use breaker::{
+    Breaker, BreakerSettings, BreakerState, BreakerStatus, Breakers, CallOutcome, Permit, Rejected,
+};
 pub use bundle::{bundle, Bundle, BundleOptions};
 pub use cache::{CacheLimits, CacheStats, Lookup, ModuleCache, ModuleHits, Validation};
 pub use compile::compile;
