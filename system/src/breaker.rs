@@ -45,7 +45,8 @@ pub struct BreakerStatus {
     pub successes: u64,
     /// Trial calls in flight while half-open.
     pub half_open_in_flight: u32,
-    /// How many times it has opened since start (or the last reset).
+    /// How many times it has opened since it was created (a reset does not
+    /// clear it: it feeds a Prometheus counter).
     pub trips: u64,
     /// Milliseconds since the last state change.
     pub since_transition_ms: u64,
@@ -395,7 +396,6 @@ impl Core {
         } else {
             self.enter(BreakerState::Closed, now, log);
         }
-        self.trips = 0;
     }
 
     fn force_open(&mut self, now: Instant, log: &mut Vec<Transition>) {

@@ -173,7 +173,7 @@ fn wait_doubles_on_each_reopen_up_to_the_cap() {
 }
 
 #[test]
-fn reset_closes_clears_counts_trips_and_wait() {
+fn reset_closes_clears_counts_and_wait_but_keeps_the_trip_count() {
     let t0 = Instant::now();
     let b = defaults(t0);
     trip(&b, t0);
@@ -184,7 +184,7 @@ fn reset_closes_clears_counts_trips_and_wait() {
     let status = b.status(t1 + 2 * SEC);
     assert_eq!(status.state, BreakerState::Closed);
     assert_eq!(status.current_wait_ms, 5000);
-    assert_eq!(status.trips, 0);
+    assert_eq!(status.trips, 2);
     assert_eq!(status.since_transition_ms, 1000);
     assert_eq!((status.failures, status.successes), (0, 0));
     assert!(b.try_acquire(t1 + SEC).is_ok());
@@ -324,9 +324,9 @@ fn registry_operations() {
     assert!(breakers.reset("zeta", t0));
     assert!(!breakers.reset("nope", t0));
     assert_eq!(b.state(t0), BreakerState::Closed);
-    assert_eq!(breakers.total_trips(), 1);
+    assert_eq!(breakers.total_trips(), 2, "a reset keeps the count");
     assert_eq!(breakers.reset_all(t0), 3);
-    assert_eq!(breakers.total_trips(), 0);
+    assert_eq!(breakers.total_trips(), 2);
     assert!(!breakers.any_open(t0));
 
     breakers.retain(&["zeta".to_string(), "other".to_string()]);
@@ -549,7 +549,6 @@ impl Model {
     fn reset(&mut self, now: Instant) {
         self.tick(now);
         self.go(ModelState::Closed);
-        self.trips = 0;
     }
 
     fn force_open(&mut self, now: Instant) {

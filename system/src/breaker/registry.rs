@@ -34,6 +34,9 @@ pub struct Breakers {
 struct Inner {
     settings: BreakerSettings,
     by_name: BTreeMap<String, Arc<Breaker>>,
+    /// Trips of breakers dropped by `retain`: the total is a Prometheus
+    /// counter and must never go down.
+    retired_trips: u64,
 }
 
 impl Breakers {
@@ -43,6 +46,7 @@ impl Breakers {
             inner: RwLock::new(Inner {
                 settings,
                 by_name: BTreeMap::new(),
+                retired_trips: 0,
             }),
         }
     }
@@ -78,9 +82,16 @@ impl Breakers {
     /// Drops the breakers whose name is not in `names` (externals no longer
     /// configured); their trips leave [`Breakers::total_trips`].
     pub fn retain(&self, names: &[String]) {
-        self.write()
-            .by_name
-            .retain(|name, _| names.iter().any(|n| n == name));
+        let mut inner = self.write();
+        let mut retired = 0;
+        inner.by_name.retain(|name, breaker| {
+            let keep = names.iter().any(|n| n == name);
+            if !keep {
+                retired += breaker.trips();
+            }
+            keep
+        });
+        inner.retired_trips += retired;
     }
 
     /// The status of every breaker, sorted by name.
@@ -125,7 +136,8 @@ impl Breakers {
 
     /// Trips of all current breakers (since each one's creation or reset).
     pub fn total_trips(&self) -> u64 {
-        self.snapshot().iter().map(|b| b.trips()).sum()
+        let retired = self.read().retired_trips;
+        retired + self.snapshot().iter().map(|b| b.trips()).sum::<u64>()
     }
 
     /// Whether any breaker is open at `now` (half-open does not count).
