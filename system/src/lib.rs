@@ -65,12 +65,15 @@ mod compile;
 mod corpus;
 mod error;
 mod graph;
+mod health;
 mod id;
 mod lexer;
 mod loader;
+mod metrics;
 mod module;
 mod resolve;
 mod syntax;
+mod system_stats;
 
 pub use breaker::{BreakerState, BreakerStatus};
 pub use bundle::{bundle, Bundle, BundleOptions};
@@ -79,11 +82,17 @@ pub use compile::compile;
 pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
 pub use graph::{CycleStrategy, GraphOptions, ModuleGraph};
+pub use health::{evaluate, Check, CheckStatus, HealthReport, HealthStatus, HealthThresholds};
 pub use id::{ModuleId, ModuleKind};
 pub use lexer::{tokenize, Span, Token, TokenKind};
 pub use loader::{Loaded, Loader, WarmReport};
+pub use metrics::{
+    decode_histogram, HistogramDecodeError, LatencySummary, Metrics, MetricsExport, MetricsReport,
+    Op, OpExport, OpSnapshot, Outcome, MAX_LATENCY_MICROS, SHARDS, SIGNIFICANT_DIGITS, WINDOW,
+};
 pub use module::{
     CachedModule, CompiledSource, Dependency, FileStamp, Import, ImportKind, Resolved,
     ENTRY_OVERHEAD_BYTES,
 };
 pub use resolve::{normalize_request, Resolver, ResolverConfig};
+pub use system_stats::{SystemMetrics, SystemSampler};
