@@ -19,6 +19,11 @@
 //!    [`bundle()`] writes one cycle-safe CommonJS program.
 //! 5. [`generate`] writes a seeded, realistic module tree ([`CorpusSpec`]) for
 //!    tests, benches and load scenarios.
+//! 6. [`Metrics`] counts operations and keeps their latency in HDR
+//!    histograms, cumulative and over the last 60 s, without one global
+//!    lock; [`MetricsReport`] is the `/metrics` body (JSON or Prometheus
+//!    text), [`SystemSampler`] adds process memory and CPU, and
+//!    [`evaluate`] turns a report into the `/health` checks.
 //!
 //! # Concurrency of cache hits
 //!
