@@ -19,6 +19,11 @@
 //!    [`bundle()`] writes one cycle-safe CommonJS program.
 //! 5. [`generate`] writes a seeded, realistic module tree ([`CorpusSpec`]) for
 //!    tests, benches and load scenarios.
+//! 6. [`Metrics`] counts operations and keeps their latency in HDR
+//!    histograms, cumulative and over the last 60 s, without one global
+//!    lock; [`MetricsReport`] is the `/metrics` body (JSON or Prometheus
+//!    text), [`SystemSampler`] adds process memory and CPU, and
+//!    [`evaluate`] turns a report into the `/health` checks.
 //!
 //! # Concurrency of cache hits
 //!
@@ -66,13 +71,16 @@ mod config;
 mod corpus;
 mod error;
 mod graph;
+mod health;
 mod id;
 mod lexer;
 mod loader;
+mod metrics;
 mod module;
 mod resolve;
 pub mod server;
 mod syntax;
+mod system_stats;
 
 pub use breaker::{
     Breaker, BreakerSettings, BreakerState, BreakerStatus, Breakers, CallOutcome, Permit, Rejected,
@@ -87,11 +95,17 @@ pub use config::{
 pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
 pub use graph::{CycleStrategy, GraphOptions, ModuleGraph};
+pub use health::{evaluate, Check, CheckStatus, HealthReport, HealthStatus, HealthThresholds};
 pub use id::{ModuleId, ModuleKind};
 pub use lexer::{tokenize, Span, Token, TokenKind};
 pub use loader::{Loaded, Loader, WarmReport};
+pub use metrics::{
+    decode_histogram, HistogramDecodeError, LatencySummary, Metrics, MetricsExport, MetricsReport,
+    Op, OpExport, OpSnapshot, Outcome, MAX_LATENCY_MICROS, SHARDS, SIGNIFICANT_DIGITS, WINDOW,
+};
 pub use module::{
     CachedModule, CompiledSource, Dependency, FileStamp, Import, ImportKind, Resolved,
     ENTRY_OVERHEAD_BYTES,
 };
 pub use resolve::{normalize_request, Resolver, ResolverConfig};
+pub use system_stats::{SystemMetrics, SystemSampler};
