@@ -103,7 +103,7 @@ fn main() -> ExitCode {
                     eprintln!("error: {message}");
                     ExitCode::from(EXIT_INPUT)
                 }
-            }
+            };
         }
     };
     match result {

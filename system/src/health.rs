@@ -85,6 +85,10 @@ pub struct HealthThresholds {
     pub error_warn: f64,
     /// Load error ratio over the last 60 s above which `errors` fails.
     pub error_fail: f64,
+    /// Fewer loads than this in the last 60 s only ever warn on errors: one
+    /// 404 in a quiet minute is not an outage, and a health check that
+    /// flaps on it would get a healthy pod pulled.
+    pub error_min_loads: u64,
     /// Cache utilisation (the larger of entries and bytes over their
     /// limits), ratio, above which `cache` warns.
     pub cache_warn: f64,
@@ -100,6 +104,7 @@ impl Default for HealthThresholds {
             cpu_warn: 80.0,
             error_warn: 0.05,
             error_fail: 0.10,
+            error_min_loads: 20,
             cache_warn: 0.95,
         }
     }
@@ -154,7 +159,8 @@ fn errors(report: &MetricsReport, t: &HealthThresholds) -> (CheckStatus, String)
         return (CheckStatus::Pass, "No loads in the last 60 s".to_owned());
     }
     let rate = report.recent_error_rate;
-    let status = grade(rate, t.error_warn, Some(t.error_fail));
+    let fail = (loads >= t.error_min_loads).then_some(t.error_fail);
+    let status = grade(rate, t.error_warn, fail);
     let message = format!(
         "Error rate: {:.1}% of {loads} loads in the last 60 s",
         rate * 100.0

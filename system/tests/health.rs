@@ -199,6 +199,14 @@ fn errors_use_the_last_sixty_seconds() {
         assert_eq!(report.recent_error_rate, failed as f64 / 100.0);
         assert_eq!(check(&report, "errors").status, expected, "{failed}");
     }
+
+    // Too few loads to call it an outage: 1 error in 4 only warns.
+    let metrics = Metrics::new(start);
+    for i in 0..4 {
+        let outcome = if i == 0 { Outcome::Error } else { Outcome::Ok };
+        metrics.record(Op::Load, outcome, Duration::from_millis(1), now);
+    }
+    assert_eq!(check(&report(&metrics), "errors").status, CheckStatus::Warn);
 }
 
 #[test]

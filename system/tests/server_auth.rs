@@ -52,7 +52,11 @@ async fn status_of(
     let body = (!body.is_empty()).then_some(body.as_bytes());
     let reply = call(state, method, uri, body, headers).await;
     if reply.status.is_client_error() {
-        assert!(reply.body["error"]["code"].is_string(), "{uri}: {}", reply.text);
+        assert!(
+            reply.body["error"]["code"].is_string(),
+            "{uri}: {}",
+            reply.text
+        );
     }
     reply.status.as_u16()
 }
@@ -63,14 +67,29 @@ async fn every_management_route_needs_the_token() {
     let state = state(tree.root(), config(true, true), Some(TOKEN));
     let right = format!("Bearer {TOKEN}");
     for &route in GUARDED {
-        assert_eq!(status_of(&state, route, &[]).await, 401, "{route:?} without token");
+        assert_eq!(
+            status_of(&state, route, &[]).await,
+            401,
+            "{route:?} without token"
+        );
         let wrong = [("authorization", "Bearer not-the-token")];
-        assert_eq!(status_of(&state, route, &wrong).await, 401, "{route:?} wrong token");
+        assert_eq!(
+            status_of(&state, route, &wrong).await,
+            401,
+            "{route:?} wrong token"
+        );
         let basic = [("authorization", "Basic YWRtaW46YWRtaW4=")];
-        assert_eq!(status_of(&state, route, &basic).await, 401, "{route:?} basic auth");
+        assert_eq!(
+            status_of(&state, route, &basic).await,
+            401,
+            "{route:?} basic auth"
+        );
         let ok = [("authorization", right.as_str())];
         let status = status_of(&state, route, &ok).await;
-        assert!((200..300).contains(&status), "{route:?} with token: {status}");
+        assert!(
+            (200..300).contains(&status),
+            "{route:?} with token: {status}"
+        );
     }
     for uri in OPEN {
         assert_eq!(status_of(&state, ("GET", uri, ""), &[]).await, 200, "{uri}");
@@ -90,7 +109,11 @@ async fn lockdown_forbids_every_management_route() {
     for &route in GUARDED {
         assert_eq!(status_of(&state, route, &[]).await, 403, "{route:?}");
         let ok = [("authorization", right.as_str())];
-        assert_eq!(status_of(&state, route, &ok).await, 403, "{route:?} with token");
+        assert_eq!(
+            status_of(&state, route, &ok).await,
+            403,
+            "{route:?} with token"
+        );
     }
     for uri in OPEN {
         assert_eq!(status_of(&state, ("GET", uri, ""), &[]).await, 200, "{uri}");

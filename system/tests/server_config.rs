@@ -38,9 +38,16 @@ async fn an_invalid_patch_lists_every_problem_and_changes_nothing() {
         .map(|p| p["field"].as_str().unwrap())
         .collect();
     for field in ["maxCacheSize", "logLevel", "noSuchKey"] {
-        assert!(fields.iter().any(|f| f.contains(field)), "{field} not in {fields:?}");
+        assert!(
+            fields.iter().any(|f| f.contains(field)),
+            "{field} not in {fields:?}"
+        );
     }
-    assert_eq!(get(&state, "/config").await.text, before, "nothing may change");
+    assert_eq!(
+        get(&state, "/config").await.text,
+        before,
+        "nothing may change"
+    );
 }
 
 #[tokio::test]
@@ -83,8 +90,10 @@ fn value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         Just(Value::Null),
         "[a-z@/.]{0,8}".prop_map(Value::from),
-        prop::sample::select(vec!["stat", "none", "warn", "error", "ignore", "debug", "info"])
-            .prop_map(Value::from),
+        prop::sample::select(vec![
+            "stat", "none", "warn", "error", "ignore", "debug", "info"
+        ])
+        .prop_map(Value::from),
         prop::collection::vec("[a-z]{1,6}", 0..3).prop_map(|v| json!(v)),
         (-1.0e3f64..1.0e3).prop_map(Value::from),
     ]

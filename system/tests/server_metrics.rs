@@ -40,7 +40,11 @@ async fn counters_are_exact_after_a_scripted_mix() {
     for (uri, status) in errors {
         let reply = get(&state, uri).await;
         assert_eq!(reply.status, status, "{uri}: {}", reply.text);
-        assert!(reply.body["error"]["code"].is_string(), "{uri}: {}", reply.text);
+        assert!(
+            reply.body["error"]["code"].is_string(),
+            "{uri}: {}",
+            reply.text
+        );
     }
     let bad_body = call(
         &state,
@@ -60,7 +64,10 @@ async fn counters_are_exact_after_a_scripted_mix() {
     assert_eq!(metrics["cacheMisses"], MISSES);
     assert_eq!(metrics["loadErrors"], k);
     let rate = metrics["cacheHitRate"].as_f64().unwrap();
-    assert!((rate - HITS as f64 / (HITS + MISSES) as f64).abs() < 1e-12, "{rate}");
+    assert!(
+        (rate - HITS as f64 / (HITS + MISSES) as f64).abs() < 1e-12,
+        "{rate}"
+    );
     let error_rate = metrics["errorRate"].as_f64().unwrap();
     assert!((error_rate - k as f64 / total as f64).abs() < 1e-12);
     assert_eq!(metrics["loadLatency"]["count"], total);
@@ -72,8 +79,7 @@ async fn counters_are_exact_after_a_scripted_mix() {
 
     // The same numbers in the Prometheus text, read by a Prometheus parser.
     let text = get(&state, "/metrics/prometheus").await.text;
-    let scrape =
-        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
     let mut values: HashMap<String, f64> = HashMap::new();
     for sample in &scrape.samples {
         if let prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) =

@@ -30,7 +30,10 @@ fn listening_address(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let address = loop {
-        let line = lines.next().expect("server exited before listening").unwrap();
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
         let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
@@ -103,7 +106,10 @@ async fn sigterm_drains_every_accepted_request() {
         if details["inFlight"].as_u64().unwrap() > 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "loads never all arrived: {details}");
+        assert!(
+            Instant::now() < deadline,
+            "loads never all arrived: {details}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(
@@ -134,8 +140,9 @@ async fn sigterm_drains_every_accepted_request() {
     for load in loads {
         assert_eq!(load.await.unwrap().expect("request answered"), 200);
     }
-    let exit = tokio::task::spawn_blocking(move || wait_with_timeout(&mut child, Duration::from_secs(60)))
-        .await
-        .unwrap();
+    let exit =
+        tokio::task::spawn_blocking(move || wait_with_timeout(&mut child, Duration::from_secs(60)))
+            .await
+            .unwrap();
     assert!(exit.success(), "exit status {exit}");
 }

@@ -49,9 +49,8 @@ async fn load_by_query(
     RawQuery(query): RawQuery,
 ) -> Result<Json<LoadResponse>, ApiError> {
     let started = Instant::now();
-    let path = query_param(query.as_deref(), "path").and_then(|p| {
-        p.ok_or_else(|| ApiError::bad_request("missing query parameter `path`"))
-    });
+    let path = query_param(query.as_deref(), "path")
+        .and_then(|p| p.ok_or_else(|| ApiError::bad_request("missing query parameter `path`")));
     match path {
         Ok(path) => load(state, path, started).await,
         Err(error) => Err(record(&state, Op::Load, started, error)),

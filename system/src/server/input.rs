@@ -15,7 +15,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A JSON body, parsed whatever the `Content-Type` says: the runbooks use
 /// `curl -d '{…}'`, which sends `application/x-www-form-urlencoded`.
 /// Errors are JSON: 400 `BAD_JSON` with line and column, 413 when too big.
-pub struct JsonBody<T>(pub T);
+pub(super) struct JsonBody<T>(pub(super) T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
@@ -25,23 +25,25 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    format!("request body exceeds {MAX_BODY_BYTES} bytes"),
-                )
-            } else {
-                ApiError::bad_request(format!("cannot read the request body: {rejection}"))
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "PAYLOAD_TOO_LARGE",
+                        format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+                    )
+                } else {
+                    ApiError::bad_request(format!("cannot read the request body: {rejection}"))
+                }
+            })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
 
 /// Parses `bytes` as JSON of type `T`, with the position of any error.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         let what = if bytes.iter().all(u8::is_ascii_whitespace) {
             "the request body is empty; expected JSON".to_owned()
@@ -57,7 +59,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// The value of `name` in a raw query string, decoded strictly: `+` is a
 /// space, `%XX` must be valid, the result must be UTF-8 without NUL.
 /// `Ok(None)` when the parameter is absent.
-pub fn query_param(query: Option<&str>, name: &str) -> Result<Option<String>, ApiError> {
+pub(super) fn query_param(query: Option<&str>, name: &str) -> Result<Option<String>, ApiError> {
     let Some(query) = query else {
         return Ok(None);
     };

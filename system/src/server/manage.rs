@@ -26,7 +26,10 @@ pub(super) fn management_routes() -> Router<AppState> {
         .route("/circuit-breakers/status", get(breakers_status))
         .route("/circuit-breakers/reset", post(breakers_reset_all))
         .route("/circuit-breakers/reset/{name}", post(breaker_reset))
-        .route("/circuit-breakers/force-open/{name}", post(breaker_force_open))
+        .route(
+            "/circuit-breakers/force-open/{name}",
+            post(breaker_force_open),
+        )
         .route("/metrics/export", get(metrics_export))
 }
 
@@ -74,17 +77,16 @@ async fn cache_warm(
     JsonBody(request): JsonBody<WarmRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let worker = state.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        worker.loader.warm(&request.modules, Instant::now())
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            format!("warming failed: {e}"),
-        )
-    })?;
+    let report =
+        tokio::task::spawn_blocking(move || worker.loader.warm(&request.modules, Instant::now()))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    format!("warming failed: {e}"),
+                )
+            })?;
     let failed: Vec<Value> = report
         .failed
         .iter()
@@ -116,11 +118,10 @@ async fn cache_cleanup(
         None => None,
     };
     let worker = state.clone();
-    let removed = tokio::task::spawn_blocking(move || {
-        worker.loader.cache().cleanup(Instant::now(), idle)
-    })
-    .await
-    .unwrap_or(0);
+    let removed =
+        tokio::task::spawn_blocking(move || worker.loader.cache().cleanup(Instant::now(), idle))
+            .await
+            .unwrap_or(0);
     Ok(Json(
         json!({ "removed": removed, "size": state.loader.cache().len() }),
     ))

@@ -184,8 +184,8 @@ pub async fn serve(
     let warm = options.warm.clone();
     tokio::spawn(async move {
         let worker = warmer.clone();
-        let report = tokio::task::spawn_blocking(move || worker.loader.warm(&warm, Instant::now()))
-            .await;
+        let report =
+            tokio::task::spawn_blocking(move || worker.loader.warm(&warm, Instant::now())).await;
         if let Ok(report) = report {
             for (module, error) in &report.failed {
                 tracing::warn!(module.name = %module, error.code = error.code(), "warm-up could not load a module: {error}");
@@ -200,9 +200,16 @@ pub async fn serve(
     let graceful = async move {
         shutdown.await;
         draining.start_draining();
-        tracing::info!(drain.delay_ms = delay.as_millis() as u64, in_flight = draining.in_flight(), "shutdown requested: /ready now answers 503");
+        tracing::info!(
+            drain.delay_ms = delay.as_millis() as u64,
+            in_flight = draining.in_flight(),
+            "shutdown requested: /ready now answers 503"
+        );
         tokio::time::sleep(delay).await;
-        tracing::info!(in_flight = draining.in_flight(), "listener closed; draining in-flight requests");
+        tracing::info!(
+            in_flight = draining.in_flight(),
+            "listener closed; draining in-flight requests"
+        );
         let _ = closing.send(true);
     };
     let app = router(state.clone());

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{
-    BreakerSettings, Breakers, CacheLimits, Config, ConfigProblem, Error, LogLevel, Loader,
+    BreakerSettings, Breakers, CacheLimits, Config, ConfigProblem, Error, Loader, LogLevel,
     Metrics, ModuleCache, PatchContext, Resolver, ResolverConfig, Startup, SystemSampler,
 };
 

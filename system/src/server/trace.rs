@@ -39,10 +39,10 @@ pub(super) async fn trace_requests(
 ) -> Response {
     let _in_flight = state.enter();
     let trace_id = trace_id(request.headers());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_owned(),
+        |p| p.as_str().to_owned(),
+    );
     let method = request.method().clone();
     let span = tracing::info_span!("request", traceId = %trace_id);
     let started = Instant::now();
@@ -136,7 +136,10 @@ where
         let mut timestamp = String::new();
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         line.insert("timestamp".into(), Value::from(timestamp));
-        line.insert("level".into(), Value::from(level_name(*event.metadata().level())));
+        line.insert(
+            "level".into(),
+            Value::from(level_name(*event.metadata().level())),
+        );
         let target = event.metadata().target();
         let component = target.strip_prefix("somon_system::").unwrap_or(target);
         line.insert("component".into(), Value::from(component));
