@@ -165,7 +165,7 @@ pub(crate) fn is_bundled(dep: &crate::Dependency, extra_externals: &[String]) ->
 }
 
 /// `lodash/fp` belongs to the package `lodash`; `@scope/pkg/x` to `@scope/pkg`.
-fn package_name(specifier: &str) -> Option<&str> {
+pub(crate) fn package_name(specifier: &str) -> Option<&str> {
     if specifier.starts_with('.') || specifier.starts_with('/') {
         return None;
     }

@@ -70,6 +70,7 @@ mod compile;
 mod config;
 mod corpus;
 mod error;
+mod externals;
 mod graph;
 mod health;
 mod id;
@@ -94,6 +95,9 @@ pub use config::{
 };
 pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
+pub use externals::{
+    sha256_hex, ExternalError, ExternalModule, ExternalSettings, ExternalUse, Externals, Provenance,
+};
 pub use graph::{CycleStrategy, GraphOptions, ModuleGraph};
 pub use health::{evaluate, Check, CheckStatus, HealthReport, HealthStatus, HealthThresholds};
 pub use id::{ModuleId, ModuleKind};

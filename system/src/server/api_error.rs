@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use crate::{ConfigProblem, Error};
+use crate::{ConfigProblem, Error, ExternalError};
 
 /// A failed request: status, stable code, client-safe message and extra
 /// fields, rendered as `{"error": {"code", "message", …}}`.
@@ -118,6 +118,40 @@ impl From<Error> for ApiError {
                 code,
                 format!("cannot read a module file: {source}"),
             ),
+        }
+    }
+}
+
+impl From<ExternalError> for ApiError {
+    fn from(error: ExternalError) -> ApiError {
+        let message = error.to_string();
+        let code = error.code();
+        match error {
+            ExternalError::NotFound { name } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message).with("specifier", name)
+            }
+            ExternalError::Failed { name, .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, code, message).with("external", name)
+            }
+            ExternalError::Integrity {
+                name,
+                expected,
+                actual,
+            } => ApiError::new(StatusCode::BAD_GATEWAY, code, message)
+                .with("external", name)
+                .with("expectedSha256", expected)
+                .with("actualSha256", actual),
+            ExternalError::Timeout { name, after } => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message)
+                    .with("external", name)
+                    .with("timeoutMs", after.as_millis() as u64)
+            }
+            ExternalError::CircuitOpen { name, retry_after } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+                    .with("external", name)
+                    .with("retryAfterMs", retry_after.as_millis() as u64)
+                    .retry_after(retry_after)
+            }
         }
     }
 }

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use super::api_error::ApiError;
 use super::input::{query_param, JsonBody};
 use super::AppState;
+use crate::graph::package_name;
 use crate::{
-    bundle, BundleOptions, Dependency, Error, GraphOptions, Loaded, ModuleGraph, Op, Outcome,
+    bundle, BundleOptions, CachedModule, Dependency, Error, ExternalError, ExternalSettings,
+    ExternalUse, GraphOptions, Loaded, ModuleGraph, Op, Outcome, Resolved,
 };
 
 /// The data-plane routes.
@@ -41,6 +43,9 @@ struct LoadResponse {
     dependencies: Vec<Dependency>,
     bytes: usize,
     cached: bool,
+    /// True when a stale external copy stood in for a failing registry.
+    degraded: bool,
+    externals: Vec<ExternalUse>,
     duration_us: u64,
 }
 
@@ -84,24 +89,56 @@ async fn load(
             blocking(move || worker.loader.load(&request, Instant::now())).await
         }
     };
+    let Loaded { module, cached } = result.map_err(|e| record(&state, Op::Load, started, e))?;
+    let externals = provide_externals(&state, &module)
+        .await
+        .map_err(|e| record(&state, Op::Load, started, e))?;
     let duration = started.elapsed();
-    match result {
-        Ok(Loaded { module, cached }) => {
-            state
-                .metrics
-                .record(Op::Load, Outcome::Ok, duration, Instant::now());
-            Ok(Json(LoadResponse {
-                id: module.id.to_string(),
-                path,
-                exports: module.exports.clone(),
-                dependencies: module.deps.clone(),
-                bytes: module.code.len(),
-                cached,
-                duration_us: duration.as_micros() as u64,
-            }))
-        }
-        Err(error) => Err(record(&state, Op::Load, started, error)),
+    state
+        .metrics
+        .record(Op::Load, Outcome::Ok, duration, Instant::now());
+    Ok(Json(LoadResponse {
+        id: module.id.to_string(),
+        path,
+        exports: module.exports.clone(),
+        dependencies: module.deps.clone(),
+        bytes: module.code.len(),
+        cached,
+        degraded: externals.iter().any(|e| e.degraded),
+        externals,
+        duration_us: duration.as_micros() as u64,
+    }))
+}
+
+/// Every external the module imports must be available (fresh, fetched,
+/// or stale under stale-if-error) for the load to succeed.
+async fn provide_externals(
+    state: &AppState,
+    module: &CachedModule,
+) -> Result<Vec<ExternalUse>, ExternalError> {
+    let mut names: Vec<&str> = module
+        .deps
+        .iter()
+        .filter_map(|d| match &d.target {
+            Resolved::External(name) => Some(package_name(name).unwrap_or(name)),
+            Resolved::Module(_) => None,
+        })
+        .collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
     }
+    names.dedup();
+    let settings = ExternalSettings::from(&*state.config());
+    let mut used = Vec::with_capacity(names.len());
+    for name in names {
+        used.push(
+            state
+                .externals
+                .provide(name, &settings, &state.metrics)
+                .await?,
+        );
+    }
+    Ok(used)
 }
 
 /// `POST /modules/compile` body.

@@ -128,7 +128,7 @@ async fn cache_cleanup(
 }
 
 async fn breakers_status(State(state): State<AppState>) -> Json<Value> {
-    let statuses = state.breakers.statuses(Instant::now());
+    let statuses = state.externals.breakers.statuses(Instant::now());
     let open = statuses
         .iter()
         .filter(|s| s.state == crate::BreakerState::Open)
@@ -140,13 +140,13 @@ async fn breakers_status(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "total": breakers.len(),
         "open": open,
-        "trips": state.breakers.total_trips(),
+        "trips": state.externals.breakers.total_trips(),
         "breakers": breakers,
     }))
 }
 
 async fn breakers_reset_all(State(state): State<AppState>) -> Json<Value> {
-    let reset = state.breakers.reset_all(Instant::now());
+    let reset = state.externals.breakers.reset_all(Instant::now());
     tracing::info!(breaker.count = reset, "circuit breakers reset");
     Json(json!({ "reset": reset }))
 }
@@ -155,7 +155,7 @@ async fn breaker_reset(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.breakers.reset(&name, Instant::now()) {
+    if !state.externals.breakers.reset(&name, Instant::now()) {
         return Err(unknown_breaker(&state, &name));
     }
     tracing::info!(breaker.name = %name, "circuit breaker reset");
@@ -166,7 +166,7 @@ async fn breaker_force_open(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.breakers.force_open(&name, Instant::now()) {
+    if !state.externals.breakers.force_open(&name, Instant::now()) {
         return Err(unknown_breaker(&state, &name));
     }
     tracing::warn!(breaker.name = %name, "circuit breaker forced open");
@@ -175,6 +175,7 @@ async fn breaker_force_open(
 
 fn unknown_breaker(state: &AppState, name: &str) -> ApiError {
     let known: Vec<String> = state
+        .externals
         .breakers
         .statuses(Instant::now())
         .into_iter()
@@ -196,7 +197,7 @@ async fn metrics_export(State(state): State<AppState>) -> Json<Value> {
         "uptime": state.metrics.uptime(now).as_secs_f64(),
         "metrics": state.metrics.export(now),
         "cache": state.loader.cache().stats(),
-        "circuitBreakers": state.breakers.statuses(now),
+        "circuitBreakers": state.externals.breakers.statuses(now),
         "config": Config::clone(&state.config()),
     }))
 }

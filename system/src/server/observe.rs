@@ -37,8 +37,8 @@ pub(super) fn report(state: &AppState, now: Instant) -> MetricsReport {
     MetricsReport::build(
         &state.metrics,
         &state.loader.cache().stats(),
-        state.breakers.statuses(now),
-        state.breakers.total_trips(),
+        state.externals.breakers.statuses(now),
+        state.externals.breakers.total_trips(),
         state.system.sample(now),
         now,
     )

@@ -1,4 +1,4 @@
-//! What every handler shares: the loader, metrics, breakers, the runtime
+//! What every handler shares: the loader, metrics, externals, the runtime
 //! config and the server's lifecycle flags.
 
 use std::fmt;
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{
-    BreakerSettings, Breakers, CacheLimits, Config, ConfigProblem, Error, Loader, LogLevel,
+    BreakerSettings, CacheLimits, Config, ConfigProblem, Error, Externals, Loader, LogLevel,
     Metrics, ModuleCache, PatchContext, Resolver, ResolverConfig, Startup, SystemSampler,
 };
 
@@ -25,8 +25,8 @@ pub struct Shared {
     pub loader: Loader,
     /// Latency histograms and counters.
     pub metrics: Metrics,
-    /// One breaker per configured external.
-    pub breakers: Breakers,
+    /// Registry client, external cache and one breaker per external.
+    pub externals: Externals,
     /// Process memory and CPU.
     pub system: SystemSampler,
     config: RwLock<Arc<Config>>,
@@ -74,14 +74,14 @@ impl AppState {
             cache_limits(config),
             config.cache_validation,
         );
-        let breakers = Breakers::new(breaker_settings(config));
+        let externals = Externals::new(breaker_settings(config));
         for name in &config.externals {
-            breakers.get_or_create(name, now);
+            externals.breakers.get_or_create(name, now);
         }
         Ok(AppState(Arc::new(Shared {
             loader: Loader::new(resolver, cache),
             metrics: Metrics::new(now),
-            breakers,
+            externals,
             system: SystemSampler::new(),
             config: RwLock::new(Arc::new(config.clone())),
             config_writer: Mutex::new(()),
@@ -136,10 +136,14 @@ impl AppState {
         let cache = self.loader.cache();
         cache.set_limits(cache_limits(&new));
         cache.set_validation(new.cache_validation);
-        self.breakers.set_settings(breaker_settings(&new), now);
-        self.breakers.retain(&new.externals);
+        let breakers = &self.externals.breakers;
+        breakers.set_settings(breaker_settings(&new), now);
+        breakers.retain(&new.externals);
         for name in &new.externals {
-            self.breakers.get_or_create(name, now);
+            breakers.get_or_create(name, now);
+        }
+        if old.external_registry != new.external_registry {
+            self.externals.clear_cache();
         }
         if old.log_level != new.log_level {
             if let Some(hook) = &self.log_level {
