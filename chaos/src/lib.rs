@@ -1,0 +1,1 @@
+//! Chaos: faults that are real on the wire (crate doc written with the code).

@@ -1,0 +1,1 @@
+//! Load generation (crate doc written with the code).
