@@ -1,8 +1,11 @@
 //! Health checks: each threshold's boundaries, overall status, HTTP status.
 
+mod util;
+
 use std::time::{Duration, Instant};
 
 use somon_system::*;
+use util::breaker;
 
 const TIMESTAMP: u64 = 1_700_000_000_123;
 
@@ -17,20 +20,6 @@ fn cache(size: usize, memory_usage: u64) -> CacheStats {
         evictions: 0,
         hit_rate: 0.0,
         most_accessed: vec![],
-    }
-}
-
-fn breaker(name: &str, state: BreakerState) -> BreakerStatus {
-    BreakerStatus {
-        name: name.to_owned(),
-        state,
-        failures: 0,
-        successes: 0,
-        half_open_in_flight: 0,
-        trips: 0,
-        since_transition_ms: 0,
-        next_attempt_in_ms: None,
-        current_wait_ms: 5000,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Metrics: counters, latency summaries, the 60 s window, concurrency,
 //! export round trip and the Prometheus exposition.
 
+mod util;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,6 +11,7 @@ use base64::Engine as _;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 use somon_system::*;
+use util::breaker;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -30,20 +33,6 @@ fn cache_stats() -> CacheStats {
         evictions: 5,
         hit_rate: 0.8,
         most_accessed: vec![],
-    }
-}
-
-fn breaker(name: &str, state: BreakerState) -> BreakerStatus {
-    BreakerStatus {
-        name: name.to_owned(),
-        state,
-        failures: 0,
-        successes: 0,
-        half_open_in_flight: 0,
-        trips: 0,
-        since_transition_ms: 0,
-        next_attempt_in_ms: None,
-        current_wait_ms: 5000,
     }
 }
 

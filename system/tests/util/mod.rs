@@ -56,6 +56,21 @@ impl Tree {
     }
 }
 
+/// A closed-looking breaker status with zero counts, for report tests.
+pub fn breaker(name: &str, state: somon_system::BreakerState) -> somon_system::BreakerStatus {
+    somon_system::BreakerStatus {
+        name: name.to_owned(),
+        state,
+        failures: 0,
+        successes: 0,
+        half_open_in_flight: 0,
+        trips: 0,
+        since_transition_ms: 0,
+        next_attempt_in_ms: None,
+        current_wait_ms: 5000,
+    }
+}
+
 /// Runs `script` in Node and returns its standard output, or `None` (after
 /// printing why) when `node` is not installed.
 pub fn node(script: &str) -> Option<String> {
