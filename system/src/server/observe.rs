@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use crate::{evaluate, HealthReport, HealthThresholds, MetricsReport, Op};
+use crate::{evaluate, HealthReport, HealthStatus, HealthThresholds, MetricsReport, Op};
 
 /// Prometheus text exposition format.
 const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -67,8 +67,26 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 async fn prometheus(State(state): State<AppState>) -> Response {
-    let report = report(&state, Instant::now());
-    let text = report.prometheus(&state.metrics.histogram(Op::Load));
+    let now = Instant::now();
+    let (report, health) = health_of(&state, now);
+    let mut text = report.prometheus(&state.metrics.histogram(Op::Load));
+    // The runbook's "status unhealthy" alert needs the health verdict as a
+    // series; it is the server's judgement, so it is added here.
+    let status = match health.status {
+        HealthStatus::Healthy => 0,
+        HealthStatus::Degraded => 1,
+        HealthStatus::Unhealthy => 2,
+    };
+    text.push_str(
+        "# HELP somon_health_status Overall health: 0 healthy, 1 degraded, 2 unhealthy.\n\
+         # TYPE somon_health_status gauge\n",
+    );
+    text.push_str(&format!("somon_health_status {status}\n"));
+    text.push_str(
+        "# HELP somon_ready Whether /ready answers 200 (1) or 503 (0).\n\
+         # TYPE somon_ready gauge\n",
+    );
+    text.push_str(&format!("somon_ready {}\n", u8::from(state.is_ready())));
     ([(header::CONTENT_TYPE, PROMETHEUS)], text).into_response()
 }
 
