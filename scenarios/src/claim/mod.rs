@@ -1,0 +1,251 @@
+//! The claim language: what a claim's `expect` says, typed.
+//!
+//! ```text
+//! expect     = comparison [ "for" duration ]
+//! comparison = metric ( "<" | "<=" | ">" | ">=" ) threshold
+//! metric     = name [ "(" argument ")" ]
+//! threshold  = number [ unit ]          100ms · 1% · 0.8 · 50KB · 200/s
+//! ```
+
+mod lexer;
+mod parse;
+mod quantity;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use quantity::{format_bytes, format_duration};
+
+/// What is measured.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Metric {
+    /// A latency quantile of one journey (`p99(load_cached)`), quantile in
+    /// `[0, 1]`.
+    Latency {
+        /// 0.99 for `p99`.
+        quantile: f64,
+        /// The journey or operation.
+        journey: String,
+    },
+    /// Mean latency of a journey (`mean(load_cached)`).
+    MeanLatency {
+        /// The journey or operation.
+        journey: String,
+    },
+    /// Largest latency of a journey (`max(burst)`).
+    MaxLatency {
+        /// The journey or operation.
+        journey: String,
+    },
+    /// Failed requests over all requests, of one journey or of all.
+    ErrorRate {
+        /// `None` for every journey together.
+        journey: Option<String>,
+    },
+    /// Completed requests per second, of one journey or of all.
+    Rps {
+        /// `None` for every journey together.
+        journey: Option<String>,
+    },
+    /// The server's own hit rate over the phase (from its `/metrics`).
+    CacheHitRate,
+    /// Share of 1 s intervals in which requests succeeded.
+    Availability,
+    /// Time from a dependency's recovery (fault removed) to the first
+    /// successful call through it.
+    RecoveryTime {
+        /// The dependency.
+        dependency: Dependency,
+    },
+    /// Time from a dependency's failure (fault applied) to its breaker
+    /// opening.
+    TimeToOpen {
+        /// The dependency.
+        dependency: Dependency,
+    },
+    /// Resident memory growth per module added to the cache.
+    BytesPerCachedModule,
+}
+
+/// A dependency a recovery claim is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dependency {
+    /// An external module, by package name (`external:lodash`).
+    External(String),
+    /// The target process itself (`target`), e.g. after a kill and restart.
+    Target,
+}
+
+/// A comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Cmp {
+    /// Whether `measured ⋄ threshold` holds.
+    pub fn holds(self, measured: f64, threshold: f64) -> bool {
+        match self {
+            Cmp::Lt => measured < threshold,
+            Cmp::Le => measured <= threshold,
+            Cmp::Gt => measured > threshold,
+            Cmp::Ge => measured >= threshold,
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
+/// A threshold with its unit kind.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Threshold {
+    /// A time.
+    Duration(Duration),
+    /// A ratio in `[0, 1]` (written `1%` or `0.01`).
+    Ratio(f64),
+    /// A size in bytes.
+    Bytes(u64),
+    /// A rate per second.
+    PerSec(f64),
+}
+
+impl Threshold {
+    /// The value in base units (seconds, ratio, bytes, per second), for
+    /// comparing with a measurement in the same units.
+    pub fn value(self) -> f64 {
+        match self {
+            Threshold::Duration(d) => d.as_secs_f64(),
+            Threshold::Ratio(r) => r,
+            Threshold::Bytes(b) => b as f64,
+            Threshold::PerSec(r) => r,
+        }
+    }
+}
+
+/// A parsed `expect`: metric, comparison, threshold and, for the alert
+/// form, the window the condition must hold for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    /// What is measured.
+    pub metric: Metric,
+    /// How it is compared.
+    pub cmp: Cmp,
+    /// With what.
+    pub threshold: Threshold,
+    /// `for 2m`: the condition must hold over a sliding window this long.
+    pub window: Option<Duration>,
+}
+
+/// A syntax or unit error in an `expect`, at a 1-based character column.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: {message}")]
+pub struct ClaimError {
+    /// Where the problem starts (1-based, in characters).
+    pub column: usize,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl ClaimError {
+    fn new(column: usize, message: impl Into<String>) -> ClaimError {
+        ClaimError {
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+impl FromStr for Expectation {
+    type Err = ClaimError;
+
+    fn from_str(text: &str) -> Result<Expectation, ClaimError> {
+        parse::expectation(text)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Metric::Latency { quantile, journey } => {
+                write!(f, "p{}({journey})", quantile_name(*quantile))
+            }
+            Metric::MeanLatency { journey } => write!(f, "mean({journey})"),
+            Metric::MaxLatency { journey } => write!(f, "max({journey})"),
+            Metric::ErrorRate { journey: None } => f.write_str("error_rate"),
+            Metric::ErrorRate { journey: Some(j) } => write!(f, "error_rate({j})"),
+            Metric::Rps { journey: None } => f.write_str("rps"),
+            Metric::Rps { journey: Some(j) } => write!(f, "rps({j})"),
+            Metric::CacheHitRate => f.write_str("cache_hit_rate"),
+            Metric::Availability => f.write_str("availability"),
+            Metric::RecoveryTime { dependency } => write!(f, "recovery_time({dependency})"),
+            Metric::TimeToOpen { dependency } => write!(f, "time_to_open({dependency})"),
+            Metric::BytesPerCachedModule => f.write_str("bytes_per_cached_module"),
+        }
+    }
+}
+
+/// `0.99` → `99`, `0.999` → `99.9`, `0.5` → `50`.
+fn quantile_name(quantile: f64) -> String {
+    let percent = quantile * 100.0;
+    let rounded = (percent * 1e6).round() / 1e6;
+    format!("{rounded}")
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dependency::External(name) => write!(f, "external:{name}"),
+            Dependency::Target => f.write_str("target"),
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Threshold::Duration(d) => f.write_str(&format_duration(d)),
+            Threshold::Ratio(r) => {
+                let shown = format!("{}", r * 100.0);
+                // Percent only where it reads back as the same number.
+                if quantity::percent(&shown) == Some(r) {
+                    write!(f, "{shown}%")
+                } else {
+                    write!(f, "{r}")
+                }
+            }
+            Threshold::Bytes(b) => f.write_str(&format_bytes(b)),
+            Threshold::PerSec(r) => write!(f, "{r}/s"),
+        }
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.metric,
+            self.cmp.symbol(),
+            self.threshold
+        )?;
+        if let Some(window) = self.window {
+            write!(f, " for {}", format_duration(window))?;
+        }
+        Ok(())
+    }
+}

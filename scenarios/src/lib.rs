@@ -1,0 +1,25 @@
+//! Scenarios and the claims they check (SPEC §5).
+//!
+//! So far this crate holds the claim language: the `expect` text of a claim
+//! (`p99(load_cached) < 100ms`, `recovery_time(external:lodash) < 30s`,
+//! `p99(load_cached) > 1000ms for 2m`) parsed into a typed [`Expectation`]
+//! whose threshold carries its unit, so a latency can never be compared with
+//! a percentage. The scenario format, orchestrator and verdicts build on it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use somon_scenarios::{Cmp, Expectation, Metric, Threshold};
+//!
+//! let e: Expectation = "p99(load_cached) < 100ms".parse().unwrap();
+//! assert_eq!(e.metric, Metric::Latency { quantile: 0.99, journey: "load_cached".into() });
+//! assert_eq!(e.cmp, Cmp::Lt);
+//! assert_eq!(e.threshold, Threshold::Duration(Duration::from_millis(100)));
+//! assert_eq!(e.to_string(), "p99(load_cached) < 100ms");
+//!
+//! let err = "p99(load_cached) < 5%".parse::<Expectation>().unwrap_err();
+//! assert_eq!(err.column, 20);
+//! ```
+
+mod claim;
+
+pub use claim::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
