@@ -36,6 +36,11 @@ enum Command {
     Bundle(BundleArgs),
     /// Run the reference module system's HTTP server (default 127.0.0.1:8080).
     Serve(ServeArgs),
+    /// Check a scenario file: every problem with file:line:col (exit 2).
+    Check {
+        /// The scenario file.
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Corpus(args) => run_corpus(args),
         Command::Bundle(args) => run_bundle(args),
+        Command::Check { file } => run_check(&file),
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,
@@ -136,6 +142,23 @@ fn run_corpus(args: CorpusArgs) -> anyhow::Result<()> {
         "totalBytes": corpus.total_bytes,
     });
     println!("{summary:#}");
+    Ok(())
+}
+
+fn run_check(file: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let scenario =
+        somon_scenarios::Scenario::from_toml(file, &text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}: ok — {} phase(s), {:?} planned, {} fault step(s), {} claim(s), {} alert(s)",
+        file.display(),
+        scenario.phases.len(),
+        scenario.duration(),
+        scenario.faults.len(),
+        scenario.claims.len(),
+        scenario.alerts.len()
+    );
     Ok(())
 }
 

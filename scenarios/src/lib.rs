@@ -1,10 +1,17 @@
 //! Scenarios and the claims they check (SPEC §5).
 //!
-//! So far this crate holds the claim language: the `expect` text of a claim
-//! (`p99(load_cached) < 100ms`, `recovery_time(external:lodash) < 30s`,
-//! `p99(load_cached) > 1000ms for 2m`) parsed into a typed [`Expectation`]
-//! whose threshold carries its unit, so a latency can never be compared with
-//! a percentage. The scenario format, orchestrator and verdicts build on it.
+//! So far this crate holds the claim language and the scenario format:
+//!
+//! - the `expect` text of a claim (`p99(load_cached) < 100ms`,
+//!   `recovery_time(external:lodash) < 30s`, `p99(load_cached) > 1000ms for
+//!   2m`) parsed into a typed [`Expectation`] whose threshold carries its
+//!   unit, so a latency can never be compared with a percentage;
+//! - [`Scenario`], the checked form of a scenario TOML file (target, corpus,
+//!   phases with a [`Load`] model, [`Fault`] steps, steady state, abort
+//!   conditions, claims, alerts), built once by [`Scenario::from_toml`],
+//!   which reports every problem with `file:line:col`.
+//!
+//! The orchestrator and verdicts build on these (not written yet).
 //!
 //! ```
 //! use std::time::Duration;
@@ -21,5 +28,10 @@
 //! ```
 
 mod claim;
+mod scenario;
 
-pub use claim::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
+pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
+pub use scenario::{
+    Claim, CorpusShape, Fault, FaultStep, Journey, Load, Phase, Problem, Scenario, ScenarioError,
+    Target,
+};

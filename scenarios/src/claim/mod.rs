@@ -170,6 +170,21 @@ impl ClaimError {
     }
 }
 
+/// Parses a duration written with a unit (`10s`, `250ms`, `2m`, `1.5s`).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(somon_scenarios::parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+/// assert_eq!(somon_scenarios::parse_duration("10"), None);
+/// ```
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    quantity::duration(&text[..split], &text[split..])
+}
+
 impl FromStr for Expectation {
     type Err = ClaimError;
 

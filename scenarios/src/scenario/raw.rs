@@ -1,0 +1,130 @@
+//! The serde mirror of a scenario file: every field as written, with spans
+//! where a later check needs to point at the text.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A scenario file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) description: String,
+    #[serde(default)]
+    pub(super) seed: u64,
+    #[serde(default)]
+    pub(super) target: Option<Spanned<RawTarget>>,
+    #[serde(default)]
+    pub(super) corpus: RawCorpus,
+    #[serde(default)]
+    pub(super) phases: Vec<Spanned<RawPhase>>,
+    #[serde(default)]
+    pub(super) faults: Vec<Spanned<RawFault>>,
+    #[serde(default)]
+    pub(super) steady_state: RawSteadyState,
+    #[serde(default)]
+    pub(super) abort: RawAbort,
+    #[serde(default)]
+    pub(super) claims: Vec<Spanned<RawClaim>>,
+    #[serde(default)]
+    pub(super) alerts: Vec<Spanned<RawClaim>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub(super) kind: Spanned<String>,
+    #[serde(default)]
+    pub(super) url: Option<Spanned<String>>,
+    /// Runtime config fields (camelCase, as `POST /config`) for a target
+    /// this run starts.
+    #[serde(default)]
+    pub(super) config: toml::Table,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCorpus {
+    pub(super) modules: Option<usize>,
+    pub(super) mean_bytes: Option<usize>,
+    pub(super) depth: Option<usize>,
+    #[serde(default)]
+    pub(super) externals: Vec<String>,
+    pub(super) external_fraction: Option<f64>,
+    pub(super) entries: Option<usize>,
+    pub(super) zipf: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPhase {
+    pub(super) name: String,
+    pub(super) duration: Spanned<String>,
+    pub(super) load: Spanned<RawLoad>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLoad {
+    pub(super) model: Spanned<String>,
+    pub(super) users: Option<u32>,
+    pub(super) ramp: Option<Spanned<String>>,
+    pub(super) think: Option<Spanned<String>>,
+    pub(super) rate: Option<f64>,
+    #[serde(default)]
+    pub(super) steps: Vec<RawStep>,
+    pub(super) max_in_flight: Option<u32>,
+    pub(super) count: Option<u32>,
+    #[serde(default)]
+    pub(super) journeys: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    pub(super) rate: f64,
+    pub(super) duration: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFault {
+    pub(super) at: Spanned<String>,
+    pub(super) duration: Option<Spanned<String>>,
+    pub(super) kind: Spanned<String>,
+    pub(super) status: Option<u16>,
+    pub(super) probability: Option<f64>,
+    pub(super) latency: Option<Spanned<String>>,
+    pub(super) jitter: Option<Spanned<String>>,
+    pub(super) bytes_per_sec: Option<u64>,
+    pub(super) after_bytes: Option<u64>,
+    pub(super) name: Option<String>,
+    pub(super) patch: Option<toml::Table>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSteadyState {
+    #[serde(default)]
+    pub(super) probes: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAbort {
+    #[serde(default)]
+    pub(super) when: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClaim {
+    pub(super) id: Spanned<String>,
+    #[serde(default)]
+    pub(super) source: String,
+    pub(super) expect: Spanned<String>,
+    pub(super) phase: Option<Spanned<String>>,
+}
