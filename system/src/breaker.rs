@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::{Defect, Defects};
+
 use window::{ratio_reached, OutcomeWindow};
 
 /// Where a breaker stands.
@@ -260,6 +262,8 @@ struct Core {
     trials_in_flight: u32,
     trial_successes: u64,
     trips: u64,
+    /// Defect twins `breaker-never-trips` and `breaker-stuck-open`.
+    defects: Defects,
 }
 
 impl Core {
@@ -277,6 +281,7 @@ impl Core {
             trials_in_flight: 0,
             trial_successes: 0,
             trips: 0,
+            defects: Defects::NONE,
         }
     }
 
@@ -285,7 +290,8 @@ impl Core {
     fn tick(&mut self, now: Instant, log: &mut Vec<Transition>) -> Instant {
         self.latest = self.latest.max(now);
         let now = self.latest;
-        if self.state == BreakerState::Open && now >= self.open_until {
+        let stuck = self.defects.has(Defect::BreakerStuckOpen);
+        if self.state == BreakerState::Open && now >= self.open_until && !stuck {
             let at = self.open_until;
             self.enter(BreakerState::HalfOpen, at, log);
         }
@@ -370,7 +376,8 @@ impl Core {
             }
         } else {
             self.window.record(failed, now);
-            if failed && self.window.threshold_reached(now) {
+            let never_trips = self.defects.has(Defect::BreakerNeverTrips);
+            if failed && !never_trips && self.window.threshold_reached(now) {
                 let (failures, successes) = self.window.counts(now);
                 if ratio_reached(failures, successes, self.settings.min_failure_ratio) {
                     self.enter(BreakerState::Open, now, log);
@@ -459,6 +466,13 @@ impl Breaker {
                 core: Mutex::new(Core::new(settings, now)),
             }),
         }
+    }
+
+    /// Switches on the breaker's defect twins (SPEC §8):
+    /// `breaker-never-trips` (never opens on failures) and
+    /// `breaker-stuck-open` (never leaves open). Other defects are ignored.
+    pub fn set_defects(&self, defects: Defects) {
+        self.shared.lock().defects = defects;
     }
 
     /// The dependency it guards.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::{CachedModule, Error, FileStamp, ModuleId};
+use crate::{CachedModule, Defect, Defects, Error, FileStamp, ModuleId};
 use book::Book;
 use flight::{Flights, Role};
 
@@ -230,6 +230,7 @@ pub struct ModuleCache {
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
+    defects: Defects,
 }
 
 impl fmt::Debug for ModuleCache {
@@ -259,7 +260,16 @@ impl ModuleCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
+            defects: Defects::NONE,
         }
+    }
+
+    /// The same cache with deliberate bugs switched on (SPEC §8 defect
+    /// twins): `fifo-eviction`, `stale-cache`, `hit-rate-zero`,
+    /// `no-single-flight`. Others in the set are ignored here.
+    pub fn with_defects(mut self, defects: Defects) -> ModuleCache {
+        self.defects = defects;
+        self
     }
 
     /// The lookup the loader uses.
@@ -295,6 +305,14 @@ impl ModuleCache {
     {
         if let Some(module) = self.hit(id, now, count) {
             return Ok(Lookup { module, hit: true });
+        }
+        if self.defects.has(Defect::NoSingleFlight) {
+            // Defect twin: every concurrent miss loads on its own.
+            let module = self.insert(id, load()?, now);
+            if count {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(Lookup { module, hit: false });
         }
         let role = self.flights.join(
             id,
@@ -441,7 +459,8 @@ impl ModuleCache {
         };
         let hits = self.hits.load(Ordering::Relaxed);
         let misses = self.misses.load(Ordering::Relaxed);
-        let hit_rate = if hits + misses == 0 {
+        // Defect twin `hit-rate-zero`: the ratio is mis-computed as 0.
+        let hit_rate = if hits + misses == 0 || self.defects.has(Defect::HitRateZero) {
             0.0
         } else {
             hits as f64 / (hits + misses) as f64
@@ -523,10 +542,12 @@ impl ModuleCache {
             // entirely before it (and then this lookup found the entry
             // before it was evicted). A stale entry's tick does not matter:
             // it is about to be removed.
-            entry.last_used.fetch_max(self.tick(), Ordering::AcqRel);
+            self.touch(&entry);
             entry
         };
-        if self.stat.load(Ordering::Relaxed) && !self.is_fresh(id, &entry) {
+        // Defect twin `stale-cache`: never re-validate.
+        let validate = self.stat.load(Ordering::Relaxed) && !self.defects.has(Defect::StaleCache);
+        if validate && !self.is_fresh(id, &entry) {
             let mut book = lock(&self.book);
             // Another caller may already have replaced it with a fresh load.
             if self.is_current(id.as_str(), &entry) {
@@ -541,8 +562,16 @@ impl ModuleCache {
     fn touch_cached(&self, id: &ModuleId, now: Instant, count: bool) -> Option<Arc<CachedModule>> {
         let map = read(self.shard(id.as_str()));
         let entry = map.get(id.as_str())?;
-        entry.last_used.fetch_max(self.tick(), Ordering::AcqRel);
+        self.touch(entry);
         Some(self.record_hit(entry, now, count))
+    }
+
+    /// Marks `entry` most recently used — unless the `fifo-eviction` defect
+    /// twin is on, which keeps insertion order.
+    fn touch(&self, entry: &Entry) {
+        if !self.defects.has(Defect::FifoEviction) {
+            entry.last_used.fetch_max(self.tick(), Ordering::AcqRel);
+        }
     }
 
     fn record_hit(&self, entry: &Entry, now: Instant, count: bool) -> Arc<CachedModule> {

@@ -69,6 +69,7 @@ mod cache;
 mod compile;
 mod config;
 mod corpus;
+mod defects;
 mod error;
 mod externals;
 mod graph;
@@ -94,6 +95,7 @@ pub use config::{
     StartupError, StartupFlags, StartupProblem,
 };
 pub use corpus::{generate, Corpus, CorpusModule, CorpusSpec};
+pub use defects::{Defect, Defects};
 pub use error::{display_cycle, Error, Importer, Location, ParseError};
 pub use externals::{
     sha256_hex, ExternalError, ExternalModule, ExternalSettings, ExternalUse, Externals, Provenance,

@@ -60,13 +60,22 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitSt
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_drains_every_accepted_request() {
+/// What a SIGTERM with 200 loads in flight came to.
+struct Shutdown {
+    /// Each load's status, or the client error.
+    loads: Vec<Result<u16, String>>,
+    /// Whether /ready answered 503 after the signal.
+    saw_not_ready: bool,
+    exit: std::process::ExitStatus,
+}
+
+async fn sigterm_with_200_loads_in_flight(extra: &[&str]) -> Shutdown {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("slow.som"), slow_module()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_somon-system"))
         .args(["--port", "0", "--drain-delay-ms", "1500", "--root"])
         .arg(root.path())
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -87,7 +96,9 @@ async fn sigterm_drains_every_accepted_request() {
             tokio::spawn(async move {
                 let response = client.get(url).send().await;
                 done.fetch_add(1, Ordering::SeqCst);
-                response.map(|r| r.status().as_u16())
+                response
+                    .map(|r| r.status().as_u16())
+                    .map_err(|e| e.to_string())
             })
         })
         .collect();
@@ -135,14 +146,40 @@ async fn sigterm_drains_every_accepted_request() {
             Err(_) => break,
         }
     }
-    assert!(saw_not_ready, "/ready never answered 503 during the drain");
-
+    let mut results = Vec::new();
     for load in loads {
-        assert_eq!(load.await.unwrap().expect("request answered"), 200);
+        results.push(load.await.unwrap());
     }
     let exit =
         tokio::task::spawn_blocking(move || wait_with_timeout(&mut child, Duration::from_secs(60)))
             .await
             .unwrap();
-    assert!(exit.success(), "exit status {exit}");
+    Shutdown {
+        loads: results,
+        saw_not_ready,
+        exit,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_every_accepted_request() {
+    let shutdown = sigterm_with_200_loads_in_flight(&[]).await;
+    assert!(
+        shutdown.saw_not_ready,
+        "/ready never answered 503 during the drain"
+    );
+    for load in shutdown.loads {
+        assert_eq!(load.expect("request answered"), 200);
+    }
+    assert!(shutdown.exit.success(), "exit status {}", shutdown.exit);
+}
+
+/// Issue #10: the defect twin `drop-inflight-on-shutdown` loses requests,
+/// which is what the check above would catch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drop_inflight_twin_loses_requests() {
+    let shutdown =
+        sigterm_with_200_loads_in_flight(&["--defect", "drop-inflight-on-shutdown"]).await;
+    let lost = shutdown.loads.iter().filter(|l| l.is_err()).count();
+    assert!(lost > 0, "the defective server answered every load");
 }

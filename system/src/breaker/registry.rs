@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use super::{Breaker, BreakerSettings, BreakerState, BreakerStatus};
+use crate::Defects;
 
 /// The breakers of every configured external, sharing one set of settings.
 ///
@@ -37,6 +38,7 @@ struct Inner {
     /// Trips of breakers dropped by `retain`: the total is a Prometheus
     /// counter and must never go down.
     retired_trips: u64,
+    defects: Defects,
 }
 
 impl Breakers {
@@ -47,6 +49,7 @@ impl Breakers {
                 settings,
                 by_name: BTreeMap::new(),
                 retired_trips: 0,
+                defects: Defects::NONE,
             }),
         }
     }
@@ -65,13 +68,22 @@ impl Breakers {
             return breaker;
         }
         let mut inner = self.write();
-        let settings = inner.settings;
-        Arc::clone(
-            inner
-                .by_name
-                .entry(name.to_owned())
-                .or_insert_with(|| Arc::new(Breaker::new(name, settings, now))),
-        )
+        let (settings, defects) = (inner.settings, inner.defects);
+        Arc::clone(inner.by_name.entry(name.to_owned()).or_insert_with(|| {
+            let breaker = Breaker::new(name, settings, now);
+            breaker.set_defects(defects);
+            Arc::new(breaker)
+        }))
+    }
+
+    /// Switches defect twins on for every breaker, present and future (see
+    /// [`Breaker::set_defects`]).
+    pub fn set_defects(&self, defects: Defects) {
+        let mut inner = self.write();
+        inner.defects = defects;
+        for breaker in inner.by_name.values() {
+            breaker.set_defects(defects);
+        }
     }
 
     /// The breaker for `name`, if one exists.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::{bind, init_logging, serve, shutdown_signal, AppState, Drained, ServeOptions};
-use crate::{load_startup, StartupFlags};
+use crate::{load_startup, Defect, Defects, StartupFlags};
 
 /// Flags of the module-system server. Every config field can also come
 /// from `--config FILE` or a `SOMON_*` variable; flags win over both.
@@ -44,6 +44,11 @@ pub struct ServeArgs {
     /// Load these modules before `/ready` turns 200 (repeatable).
     #[arg(long = "warm", value_name = "MODULE")]
     pub warm: Vec<String>,
+    /// Switch on a deliberate bug (SPEC §8 defect twins, repeatable; also
+    /// `SOMON_DEFECTS=a,b`). Never on a production target: it says so in
+    /// its log and in /health/details.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<String>,
     /// After SIGTERM, keep accepting (with `/ready` at 503) this long.
     #[arg(long, default_value_t = 1000)]
     pub drain_delay_ms: u64,
@@ -88,8 +93,17 @@ pub fn run_serve(args: ServeArgs) -> Result<bool, String> {
         .filter(|(k, _)| k.starts_with("SOMON_"))
         .collect();
     let startup = load_startup(&args.flags(), &env).map_err(|e| e.to_string())?;
+    let mut defects: Defects = env
+        .get("SOMON_DEFECTS")
+        .map_or(Ok(Defects::NONE), |list| list.parse())
+        .map_err(|e| format!("SOMON_DEFECTS: {e}"))?;
+    for name in &args.defects {
+        let defect: Defect = name.parse().map_err(|e| format!("--defect: {e}"))?;
+        defects = defects.with(defect);
+    }
     let hook = init_logging(startup.config.log_level);
-    let state = AppState::new(&startup, Some(hook)).map_err(|e| format!("module root: {e}"))?;
+    let state = AppState::with_defects(&startup, Some(hook), defects)
+        .map_err(|e| format!("module root: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,10 +119,15 @@ pub fn run_serve(args: ServeArgs) -> Result<bool, String> {
         let address = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        let defect_names: Vec<&str> = state.defects.list().iter().map(|d| d.name()).collect();
+        if !state.defects.is_sound() {
+            tracing::warn!(defects = %defect_names.join(","), "DEFECTIVE TARGET: deliberate bugs are switched on (SPEC §8 defect twins)");
+        }
         tracing::info!(
             address = %address,
             module.root = %state.loader.resolver().root().display(),
             version = env!("CARGO_PKG_VERSION"),
+            defects = %defect_names.join(","),
             "listening"
         );
         let drained = serve(state, listener, options, shutdown_signal())

@@ -1,7 +1,8 @@
 //! The data plane: what load is aimed at. `GET|POST /modules/load`,
 //! `POST /modules/compile`, `POST /modules/bundle`.
 
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -14,8 +15,8 @@ use super::input::{query_param, JsonBody};
 use super::AppState;
 use crate::graph::package_name;
 use crate::{
-    bundle, BundleOptions, CachedModule, Dependency, Error, ExternalError, ExternalSettings,
-    ExternalUse, GraphOptions, Loaded, ModuleGraph, Op, Outcome, Resolved,
+    bundle, BundleOptions, CachedModule, Defect, Dependency, Error, ExternalError,
+    ExternalSettings, ExternalUse, GraphOptions, Loaded, ModuleGraph, Op, Outcome, Resolved,
 };
 
 /// The data-plane routes.
@@ -81,6 +82,21 @@ async fn load(
     path: String,
     started: Instant,
 ) -> Result<Json<LoadResponse>, ApiError> {
+    // Defect twin `global-lock`: every load waits for every other one.
+    let _serialised = if state.defects.has(Defect::GlobalLock) {
+        Some(state.global_lock.lock().await)
+    } else {
+        None
+    };
+    if state.defects.has(Defect::Leak) {
+        // Defect twin `leak`: 4 KiB per load, written so the pages are real.
+        let leaked = vec![0xA5u8; 4096].into_boxed_slice();
+        state
+            .leaked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(leaked);
+    }
     let result = match state.loader.load_if_cached(&path, started) {
         Some(loaded) => Ok(loaded),
         None => {
@@ -90,6 +106,13 @@ async fn load(
         }
     };
     let Loaded { module, cached } = result.map_err(|e| record(&state, Op::Load, started, e))?;
+    if cached
+        && state.defects.has(Defect::SlowHits)
+        && state.hit_count.fetch_add(1, Ordering::Relaxed) % 100 == 99
+    {
+        // Defect twin `slow-hits`: every hundredth hit is 150 ms late.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
     let externals = provide_externals(&state, &module)
         .await
         .map_err(|e| record(&state, Op::Load, started, e))?;

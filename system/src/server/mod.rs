@@ -27,6 +27,8 @@ use tokio::net::{TcpListener, TcpSocket};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::Defect;
+
 pub use api_error::{ApiError, ErrorCode};
 pub use cli::{run_serve, ServeArgs};
 pub use input::MAX_BODY_BYTES;
@@ -194,6 +196,19 @@ pub async fn serve(
         warmer.set_warmed();
     });
 
+    let app = router(state.clone());
+    if state.defects.has(Defect::DropInflightOnShutdown) {
+        // Defect twin: stop at the signal, abandoning requests in flight.
+        let server = axum::serve(listener, app).into_future();
+        tokio::select! {
+            result = server => result?,
+            _ = shutdown => {
+                tracing::warn!(in_flight = state.in_flight(), "defect twin drop-inflight-on-shutdown: exiting without draining");
+            }
+        }
+        return Ok(Drained::Complete);
+    }
+
     let (closing, mut closed) = tokio::sync::watch::channel(false);
     let draining = state.clone();
     let delay = options.drain_delay;
@@ -212,7 +227,6 @@ pub async fn serve(
         );
         let _ = closing.send(true);
     };
-    let app = router(state.clone());
     let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
     let timeout = options.drain_timeout;
     tokio::select! {

@@ -107,6 +107,7 @@ async fn health_details(State(state): State<AppState>) -> Response {
         "version": health.version,
         "timestamp": health.timestamp,
         "checks": health.checks,
+        "defects": state.defects,
         "ready": state.is_ready(),
         "draining": state.is_draining(),
         "inFlight": state.in_flight(),

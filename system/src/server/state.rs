@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{
-    BreakerSettings, CacheLimits, Config, ConfigProblem, Error, Externals, Loader, LogLevel,
-    Metrics, ModuleCache, PatchContext, Resolver, ResolverConfig, Startup, SystemSampler,
+    BreakerSettings, CacheLimits, Config, ConfigProblem, Defect, Defects, Error, Externals, Loader,
+    LogLevel, Metrics, ModuleCache, PatchContext, Resolver, ResolverConfig, Startup, SystemSampler,
 };
 
 /// Applies a new log level to the process's subscriber (installed by the
@@ -39,6 +39,14 @@ pub struct Shared {
     log_level: Option<LogLevelHook>,
     started: Instant,
     started_wall: SystemTime,
+    /// Deliberate bugs switched on (SPEC §8); empty for a sound target.
+    pub defects: Defects,
+    /// Defect twin `global-lock`: held across every load.
+    pub(super) global_lock: tokio::sync::Mutex<()>,
+    /// Defect twin `leak`: grows by 4 KiB per load, never shrinks.
+    pub(super) leaked: Mutex<Vec<Box<[u8]>>>,
+    /// Defect twin `slow-hits`: counts cache hits to slow every 100th.
+    pub(super) hit_count: AtomicU64,
 }
 
 impl fmt::Debug for AppState {
@@ -66,6 +74,19 @@ impl AppState {
     /// # Errors
     /// [`Error::Io`] when the module root is not a readable directory.
     pub fn new(startup: &Startup, log_level: Option<LogLevelHook>) -> Result<AppState, Error> {
+        AppState::with_defects(startup, log_level, Defects::NONE)
+    }
+
+    /// Like [`AppState::new`], with deliberate bugs switched on (SPEC §8
+    /// defect twins), so the harness can show each claim check can fail.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the module root is not a readable directory.
+    pub fn with_defects(
+        startup: &Startup,
+        log_level: Option<LogLevelHook>,
+        defects: Defects,
+    ) -> Result<AppState, Error> {
         let now = Instant::now();
         let config = &startup.config;
         let resolver = Resolver::new(&startup.module_root, resolver_config(config))?;
@@ -73,8 +94,10 @@ impl AppState {
             resolver.root().to_path_buf(),
             cache_limits(config),
             config.cache_validation,
-        );
+        )
+        .with_defects(defects);
         let externals = Externals::new(breaker_settings(config));
+        externals.breakers.set_defects(defects);
         for name in &config.externals {
             externals.breakers.get_or_create(name, now);
         }
@@ -92,6 +115,10 @@ impl AppState {
             log_level,
             started: now,
             started_wall: SystemTime::now(),
+            defects,
+            global_lock: tokio::sync::Mutex::new(()),
+            leaked: Mutex::new(Vec::new()),
+            hit_count: AtomicU64::new(0),
         })))
     }
 
@@ -118,8 +145,37 @@ impl AppState {
         let context = PatchContext {
             admin_token_configured: self.admin_token.is_some(),
         };
-        let new = old.patched(patch, &context)?;
+        let new = match old.patched(patch, &context) {
+            Ok(new) => new,
+            Err(problems) => {
+                if self.defects.has(Defect::ConfigApplyBeforeValidate) {
+                    self.apply_field_by_field(patch, &context);
+                }
+                return Err(problems);
+            }
+        };
         let changed = old.changed_fields(&new);
+        let new = self.apply(&old, new)?;
+        Ok((new, changed))
+    }
+
+    /// Defect twin `config-apply-before-validate`: every field that is valid
+    /// on its own is applied, although the patch as a whole was refused.
+    fn apply_field_by_field(&self, patch: &serde_json::Value, context: &PatchContext) {
+        let Some(fields) = patch.as_object() else {
+            return;
+        };
+        for (key, value) in fields {
+            let single = serde_json::json!({ key: value });
+            let old = self.config();
+            if let Ok(new) = old.patched(&single, context) {
+                let _ = self.apply(&old, new);
+            }
+        }
+    }
+
+    /// Applies the effects of `new` (validated) and swaps it in.
+    fn apply(&self, old: &Config, new: Config) -> Result<Arc<Config>, Vec<ConfigProblem>> {
         // The one fallible effect goes first, so a failure leaves everything
         // as it was.
         if old.externals != new.externals || old.paths != new.paths {
@@ -152,7 +208,7 @@ impl AppState {
         }
         let new = Arc::new(new);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&new);
-        Ok((new, changed))
+        Ok(new)
     }
 
     /// The admin token, if one is configured.

@@ -1,0 +1,178 @@
+//! Defect twins (SPEC §8): switches that make one claim false on purpose,
+//! each modelled on a real bug of module systems like this one. A gate that
+//! cannot fail is worthless; these prove each check can.
+//!
+//! Every switch is off by default; each is one small, clearly marked code
+//! path in the component it breaks (search for `Defect::`). A target with
+//! any switch on says so in its start-up log and in `/health/details`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// One deliberate bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Defect {
+    /// The entry limit evicts by insertion order, not by use (a FIFO cache
+    /// called LRU).
+    FifoEviction,
+    /// Cached modules are never re-validated: edits are not seen.
+    StaleCache,
+    /// The reported hit rate is always 0.
+    HitRateZero,
+    /// Circuit breakers never open.
+    BreakerNeverTrips,
+    /// An open circuit breaker never lets a trial call through.
+    BreakerStuckOpen,
+    /// 1 % of cache hits take 150 ms longer.
+    SlowHits,
+    /// Every load holds one global lock: loads do not scale.
+    GlobalLock,
+    /// `POST /config` applies each valid-looking field before validating the
+    /// whole patch, so a rejected patch is half applied.
+    ConfigApplyBeforeValidate,
+    /// Each load leaks 4 KiB.
+    Leak,
+    /// SIGTERM exits at once, dropping requests in flight.
+    DropInflightOnShutdown,
+    /// Concurrent misses of one module each compile it.
+    NoSingleFlight,
+}
+
+impl Defect {
+    /// Every defect, in a stable order.
+    pub const ALL: [Defect; 11] = [
+        Defect::FifoEviction,
+        Defect::StaleCache,
+        Defect::HitRateZero,
+        Defect::BreakerNeverTrips,
+        Defect::BreakerStuckOpen,
+        Defect::SlowHits,
+        Defect::GlobalLock,
+        Defect::ConfigApplyBeforeValidate,
+        Defect::Leak,
+        Defect::DropInflightOnShutdown,
+        Defect::NoSingleFlight,
+    ];
+
+    /// Its name on the command line and in `SOMON_DEFECTS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Defect::FifoEviction => "fifo-eviction",
+            Defect::StaleCache => "stale-cache",
+            Defect::HitRateZero => "hit-rate-zero",
+            Defect::BreakerNeverTrips => "breaker-never-trips",
+            Defect::BreakerStuckOpen => "breaker-stuck-open",
+            Defect::SlowHits => "slow-hits",
+            Defect::GlobalLock => "global-lock",
+            Defect::ConfigApplyBeforeValidate => "config-apply-before-validate",
+            Defect::Leak => "leak",
+            Defect::DropInflightOnShutdown => "drop-inflight-on-shutdown",
+            Defect::NoSingleFlight => "no-single-flight",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Defect {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Defect, String> {
+        Defect::ALL
+            .into_iter()
+            .find(|d| d.name() == name.trim())
+            .ok_or_else(|| {
+                let known: Vec<&str> = Defect::ALL.iter().map(|d| d.name()).collect();
+                format!("unknown defect \"{name}\" (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// A set of defects; empty (sound) by default.
+///
+/// ```
+/// use somon_system::{Defect, Defects};
+/// let defects: Defects = "fifo-eviction, slow-hits".parse().unwrap();
+/// assert!(defects.has(Defect::SlowHits));
+/// assert!(!defects.has(Defect::Leak));
+/// assert!(Defects::default().is_sound());
+/// assert!("no-such-bug".parse::<Defects>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Defects(u16);
+
+impl Defects {
+    /// No defect.
+    pub const NONE: Defects = Defects(0);
+
+    /// This set plus `defect`.
+    pub fn with(self, defect: Defect) -> Defects {
+        Defects(self.0 | defect.bit())
+    }
+
+    /// Whether `defect` is switched on.
+    pub fn has(self, defect: Defect) -> bool {
+        self.0 & defect.bit() != 0
+    }
+
+    /// Whether no defect is on.
+    pub fn is_sound(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The defects switched on.
+    pub fn list(self) -> Vec<Defect> {
+        Defect::ALL.into_iter().filter(|d| self.has(*d)).collect()
+    }
+}
+
+impl FromIterator<Defect> for Defects {
+    fn from_iter<I: IntoIterator<Item = Defect>>(iter: I) -> Defects {
+        iter.into_iter().fold(Defects::NONE, Defects::with)
+    }
+}
+
+impl FromStr for Defects {
+    type Err = String;
+
+    /// A comma-separated list (`SOMON_DEFECTS=a,b`); blanks are ignored.
+    fn from_str(list: &str) -> Result<Defects, String> {
+        list.split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(str::parse)
+            .collect()
+    }
+}
+
+impl Serialize for Defects {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.list())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_defect_round_trips_its_name() {
+        for defect in Defect::ALL {
+            assert_eq!(defect.name().parse::<Defect>(), Ok(defect));
+            assert!(Defects::NONE.with(defect).has(defect));
+        }
+        let all: Defects = Defect::ALL.into_iter().collect();
+        assert_eq!(all.list(), Defect::ALL);
+        assert_eq!("".parse::<Defects>(), Ok(Defects::NONE));
+    }
+}

@@ -1,0 +1,240 @@
+//! Issue #10 (system side): each defect twin of SPEC §8 really breaks what
+//! it names, and the sound system does not.
+
+mod util;
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use somon_system::server::AppState;
+use somon_system::{
+    BreakerSettings, Breakers, CacheLimits, CallOutcome, Config, Defect, Defects, Loader,
+    ModuleCache, Resolver, ResolverConfig, Validation,
+};
+use util::server::{get, post, startup};
+use util::Tree;
+
+fn state(tree: &Tree, config: Config, defect: Option<Defect>) -> AppState {
+    let defects = defect.map_or(Defects::NONE, |d| Defects::NONE.with(d));
+    let state = AppState::with_defects(&startup(tree.root(), config, None), None, defects).unwrap();
+    state.set_warmed();
+    state
+}
+
+fn modules(n: usize) -> Tree {
+    let tree = Tree::new();
+    for i in 0..n {
+        tree.write(&format!("m{i}.som"), &format!("содир собит v{i} = {i};\n"));
+    }
+    tree
+}
+
+async fn cached(state: &AppState, path: &str) -> bool {
+    get(state, &format!("/modules/load?path={path}")).await.body["cached"] == true
+}
+
+#[tokio::test]
+async fn fifo_eviction_evicts_the_oldest_insert_not_the_least_used() {
+    for (defect, survivor) in [(None, "m0.som"), (Some(Defect::FifoEviction), "m1.som")] {
+        let tree = modules(3);
+        let config = Config {
+            max_cache_size: 2,
+            ..Config::default()
+        };
+        let state = state(&tree, config, defect);
+        cached(&state, "m0.som").await;
+        cached(&state, "m1.som").await;
+        assert!(cached(&state, "m0.som").await, "a hit on m0");
+        cached(&state, "m2.som").await;
+        assert!(
+            state.loader.cache().contains(survivor),
+            "{defect:?}: {survivor} should survive"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stale_cache_serves_an_edited_module_from_the_cache() {
+    for defect in [None, Some(Defect::StaleCache)] {
+        let tree = modules(1);
+        let state = state(&tree, Config::default(), defect);
+        cached(&state, "m0.som").await;
+        tree.write("m0.som", "содир собит edited = 1;\nсодир собит more = 2;\n");
+        let reply = get(&state, "/modules/load?path=m0.som").await.body;
+        let stale = reply["cached"] == true && reply["exports"][0] == "v0";
+        assert_eq!(stale, defect.is_some(), "{defect:?}: {reply}");
+    }
+}
+
+#[tokio::test]
+async fn hit_rate_zero_reports_no_hits() {
+    for defect in [None, Some(Defect::HitRateZero)] {
+        let tree = modules(1);
+        let state = state(&tree, Config::default(), defect);
+        for _ in 0..5 {
+            cached(&state, "m0.som").await;
+        }
+        let rate = get(&state, "/metrics").await.body["cacheHitRate"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(rate == 0.0, defect.is_some(), "{defect:?}: {rate}");
+    }
+}
+
+#[test]
+fn breaker_defects_never_trip_or_never_leave_open() {
+    let t0 = Instant::now();
+    let fail = |breakers: &Breakers, at: Instant| {
+        let breaker = breakers.get_or_create("dep", at);
+        if let Ok(permit) = breaker.try_acquire(at) {
+            breaker.record(permit, CallOutcome::Failure, at);
+        }
+    };
+    for defect in [None, Some(Defect::BreakerNeverTrips)] {
+        let breakers = Breakers::new(BreakerSettings::default());
+        breakers.set_defects(defect.map_or(Defects::NONE, |d| Defects::NONE.with(d)));
+        for i in 0..10 {
+            fail(&breakers, t0 + Duration::from_millis(i));
+        }
+        assert_eq!(breakers.total_trips() == 0, defect.is_some(), "{defect:?}");
+    }
+    for defect in [None, Some(Defect::BreakerStuckOpen)] {
+        let breakers = Breakers::new(BreakerSettings::default());
+        breakers.set_defects(defect.map_or(Defects::NONE, |d| Defects::NONE.with(d)));
+        for i in 0..5 {
+            fail(&breakers, t0 + Duration::from_millis(i));
+        }
+        let later = t0 + Duration::from_secs(60);
+        let trial = breakers.get("dep").unwrap().try_acquire(later);
+        assert_eq!(trial.is_err(), defect.is_some(), "{defect:?}");
+    }
+}
+
+#[tokio::test]
+async fn slow_hits_delay_one_hit_in_a_hundred_by_150_ms() {
+    for defect in [None, Some(Defect::SlowHits)] {
+        let tree = modules(1);
+        let state = state(&tree, Config::default(), defect);
+        cached(&state, "m0.som").await;
+        let mut slow = 0;
+        for _ in 0..200 {
+            let reply = get(&state, "/modules/load?path=m0.som").await.body;
+            if reply["durationUs"].as_u64().unwrap() >= 150_000 {
+                slow += 1;
+            }
+        }
+        assert_eq!(slow, if defect.is_some() { 2 } else { 0 }, "{defect:?}");
+    }
+}
+
+#[tokio::test]
+async fn config_apply_before_validate_half_applies_a_refused_patch() {
+    for defect in [None, Some(Defect::ConfigApplyBeforeValidate)] {
+        let tree = modules(0);
+        let state = state(&tree, Config::default(), defect);
+        let reply = post(
+            &state,
+            "/config",
+            r#"{"maxCacheSize": 5, "logLevel": "loud"}"#,
+        )
+        .await;
+        assert_eq!(reply.status, 400);
+        let size = get(&state, "/config").await.body["maxCacheSize"].clone();
+        assert_eq!(
+            size == 5,
+            defect.is_some(),
+            "{defect:?}: maxCacheSize {size}"
+        );
+    }
+}
+
+#[test]
+fn no_single_flight_compiles_a_module_once_per_concurrent_miss() {
+    let tree = Tree::new();
+    // Big enough that the 32 misses overlap the first compile.
+    let body: String = (0..20_000)
+        .map(|i| format!("собит к{i} = {i};\n"))
+        .collect();
+    tree.write("big.som", &format!("{body}содир собит done = 1;\n"));
+    for defect in [None, Some(Defect::NoSingleFlight)] {
+        let resolver = Resolver::new(tree.root(), ResolverConfig::default()).unwrap();
+        let defects = defect.map_or(Defects::NONE, |d| Defects::NONE.with(d));
+        let cache = ModuleCache::new(
+            resolver.root().to_path_buf(),
+            CacheLimits::default(),
+            Validation::Stat,
+        )
+        .with_defects(defects);
+        let loader = Arc::new(Loader::new(resolver, cache));
+        let barrier = Arc::new(Barrier::new(32));
+        let threads: Vec<_> = (0..32)
+            .map(|_| {
+                let (loader, barrier) = (Arc::clone(&loader), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    loader.load("big.som", Instant::now()).unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let compiles = loader.compiles();
+        assert_eq!(
+            compiles > 1,
+            defect.is_some(),
+            "{defect:?}: {compiles} compiles"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_lock_makes_a_hit_wait_for_a_slow_compile() {
+    let tree = Tree::new();
+    tree.write("fast.som", "содир собит x = 1;\n");
+    let body: String = (0..150_000)
+        .map(|i| format!("собит к{i} = `${{{i}}}`;\n"))
+        .collect();
+    tree.write("slow.som", &format!("{body}содир собит done = 1;\n"));
+    for defect in [None, Some(Defect::GlobalLock)] {
+        let state = state(&tree, Config::default(), defect);
+        cached(&state, "fast.som").await;
+        let compiling = {
+            let state = state.clone();
+            tokio::spawn(async move { get(&state, "/modules/load?path=slow.som").await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        assert!(cached(&state, "fast.som").await);
+        let hit = started.elapsed();
+        let slow = compiling.await.unwrap().body["durationUs"]
+            .as_u64()
+            .unwrap();
+        if defect.is_some() {
+            assert!(
+                hit >= Duration::from_millis(100),
+                "the hit did not wait: {hit:?} (compile {slow} µs)"
+            );
+        } else {
+            assert!(
+                hit.as_micros() < u128::from(slow) / 2,
+                "a sound hit waited: {hit:?} (compile {slow} µs)"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_defective_target_says_so_in_health_details() {
+    let tree = modules(0);
+    let sound = state(&tree, Config::default(), None);
+    assert_eq!(
+        get(&sound, "/health/details").await.body["defects"],
+        serde_json::json!([])
+    );
+    let twin = state(&tree, Config::default(), Some(Defect::SlowHits));
+    assert_eq!(
+        get(&twin, "/health/details").await.body["defects"],
+        serde_json::json!(["slow-hits"])
+    );
+}
