@@ -230,6 +230,8 @@ fn metric() -> impl Strategy<Value = (Metric, u8)> {
             0
         )),
         Just((Metric::BytesPerCachedModule, 2)),
+        Just((Metric::MemoryUsage, 1)),
+        Just((Metric::CpuUsage, 1)),
     ]
 }
 

@@ -66,6 +66,10 @@ pub enum Metric {
     },
     /// Resident memory growth per module added to the cache.
     BytesPerCachedModule,
+    /// The target's memory use as a share of its limit (from its `/metrics`).
+    MemoryUsage,
+    /// The target's CPU use as a share of its cores (from its `/metrics`).
+    CpuUsage,
 }
 
 /// A dependency a recovery claim is about.
@@ -210,6 +214,8 @@ impl fmt::Display for Metric {
             Metric::RecoveryTime { dependency } => write!(f, "recovery_time({dependency})"),
             Metric::TimeToOpen { dependency } => write!(f, "time_to_open({dependency})"),
             Metric::BytesPerCachedModule => f.write_str("bytes_per_cached_module"),
+            Metric::MemoryUsage => f.write_str("memory_usage"),
+            Metric::CpuUsage => f.write_str("cpu_usage"),
         }
     }
 }

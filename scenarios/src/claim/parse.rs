@@ -9,7 +9,7 @@ use super::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 /// The metrics a claim may name, for error messages.
 const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey)], \
 rps[(journey)], cache_hit_rate, availability, recovery_time(dep), time_to_open(dep), \
-bytes_per_cached_module";
+bytes_per_cached_module, memory_usage, cpu_usage";
 
 /// What kind of threshold a metric is compared with.
 #[derive(Clone, Copy)]
@@ -164,6 +164,8 @@ impl Parser {
             "cache_hit_rate" => (Metric::CacheHitRate, Kind::Ratio),
             "availability" => (Metric::Availability, Kind::Ratio),
             "bytes_per_cached_module" => (Metric::BytesPerCachedModule, Kind::Bytes),
+            "memory_usage" => (Metric::MemoryUsage, Kind::Ratio),
+            "cpu_usage" => (Metric::CpuUsage, Kind::Ratio),
             "recovery_time" | "time_to_open" => {
                 let (arg, at) = self.argument(true)?.unwrap_or_default();
                 let dependency = dependency(&arg, at)?;

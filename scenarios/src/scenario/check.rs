@@ -540,7 +540,7 @@ fn fault(
                     after_bytes: f.after_bytes.unwrap_or(0),
                 })
             }
-            "process-pause" | "process-kill" => {
+            "process-pause" | "process-kill" | "process-terminate" => {
                 if matches!(target, Target::Url(_)) {
                     c.at(
                         f.kind.span(),

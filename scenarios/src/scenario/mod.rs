@@ -123,17 +123,20 @@ pub enum Journey {
     External,
     /// An operator polling /health and /metrics.
     Ops,
+    /// A probe calling /health alone (the "health check < 1 ms" claim).
+    Health,
 }
 
 impl Journey {
     /// Every journey, as named in files.
-    pub const ALL: [(&'static str, Journey); 6] = [
+    pub const ALL: [(&'static str, Journey); 7] = [
         ("load_cached", Journey::LoadCached),
         ("load_cold", Journey::LoadCold),
         ("compile", Journey::Compile),
         ("bundle", Journey::Bundle),
         ("external", Journey::External),
         ("ops", Journey::Ops),
+        ("health", Journey::Health),
     ];
 
     /// The journey named `name`.
@@ -249,6 +252,9 @@ pub enum Fault {
     ProcessPause,
     /// The target process is killed (-9) and started again.
     ProcessKill,
+    /// The target process is asked to stop (SIGTERM), drains, and is
+    /// started again.
+    ProcessTerminate,
     /// Operator action: `POST /config` with a patch.
     ConfigPatch(serde_json::Value),
     /// Operator action: `POST /cache/clear`.

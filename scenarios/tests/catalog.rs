@@ -1,0 +1,103 @@
+//! The shipped catalog: every scenario checks, every claim cites its source,
+//! and the alert claims agree with the Prometheus rules shipped beside the
+//! reference system (one set of thresholds, two encodings).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use somon_scenarios::{parse_duration, Cmp, Scenario, Threshold};
+
+fn catalog() -> Vec<(PathBuf, Scenario)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let scenario = Scenario::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+            (path, scenario)
+        })
+        .collect()
+}
+
+#[test]
+fn every_catalog_scenario_checks_and_cites_its_source() {
+    let all = catalog();
+    assert!(all.len() >= 13, "{} scenarios", all.len());
+    for (path, scenario) in &all {
+        assert!(
+            !scenario.claims.is_empty() || !scenario.alerts.is_empty(),
+            "{path:?}"
+        );
+        for claim in scenario.claims.iter().chain(&scenario.alerts) {
+            assert!(
+                claim.source.starts_with("seeds/"),
+                "{path:?} {}: cite the seed",
+                claim.id
+            );
+        }
+    }
+}
+
+/// `(comparison, threshold, for)` of a rule in the Prometheus rules file.
+fn rule(rules: &str, name: &str) -> (String, f64, Duration) {
+    let at = rules
+        .find(&format!("- alert: {name}\n"))
+        .unwrap_or_else(|| panic!("no rule {name} in alerts.yml"));
+    let block = &rules[at..];
+    let expr = block
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("expr: "))
+        .unwrap();
+    let mut words = expr.rsplit(' ');
+    let threshold: f64 = words.next().unwrap().parse().unwrap();
+    let cmp = words.next().unwrap().to_owned();
+    let window = block
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with("- alert:") || l.contains(name))
+        .find_map(|l| l.trim().strip_prefix("for: "))
+        .map_or(Duration::ZERO, |d| parse_duration(d).unwrap());
+    (cmp, threshold, window)
+}
+
+#[test]
+fn alert_claims_agree_with_the_prometheus_rules() {
+    let rules_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../system/deploy/prometheus/alerts.yml");
+    let rules = std::fs::read_to_string(rules_path).unwrap();
+    let (_, alerts) = catalog()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("alerts.toml"))
+        .unwrap();
+    assert_eq!(alerts.alerts.len(), 8);
+    for alert in &alerts.alerts {
+        let (cmp, threshold, window) = rule(&rules, &alert.id);
+        let e = &alert.expect;
+        let symbol = match e.cmp {
+            Cmp::Gt => ">",
+            Cmp::Lt => "<",
+            Cmp::Ge => ">=",
+            Cmp::Le => "<=",
+        };
+        assert_eq!(symbol, cmp, "{}", alert.id);
+        // Prometheus exports memory and CPU in percent, latency in seconds.
+        let expected = match (
+            e.threshold,
+            alert.id.contains("Memory") || alert.id.contains("Cpu"),
+        ) {
+            (Threshold::Ratio(r), true) => r * 100.0,
+            (t, _) => t.value(),
+        };
+        assert!(
+            (expected - threshold).abs() < 1e-9,
+            "{}: {expected} vs {threshold}",
+            alert.id
+        );
+        assert_eq!(e.window, Some(window), "{}", alert.id);
+    }
+}
