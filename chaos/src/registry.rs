@@ -294,23 +294,21 @@ impl RegistryControl {
         };
         let package = self.0.packages.get(name);
         let mut delay = (faults.latency.as_secs_f64() + faults.jitter.sample(u1, u2)).max(0.0);
-        let mut edge = faults.hang_probability;
-        let outcome = if u3 < edge {
-            delay = HANG_DELAY.as_secs_f64();
-            Outcome::Hang
-        } else if let Some(e) = faults.error.filter(|e| {
-            edge += e.probability;
-            u3 < edge
-        }) {
-            Outcome::Status { status: e.status }
-        } else if package.is_none() {
-            Outcome::NotFound
-        } else if u3 < edge + faults.malformed_probability {
-            Outcome::Malformed
-        } else if u3 < edge + faults.malformed_probability + faults.wrong_hash_probability {
-            Outcome::WrongHash
-        } else {
-            Outcome::Ok
+        // One draw against cumulative thresholds: hang, error, malformed, wrong hash.
+        let hang = faults.hang_probability;
+        let error = hang + faults.error.map_or(0.0, |e| e.probability);
+        let malformed = error + faults.malformed_probability;
+        let wrong_hash = malformed + faults.wrong_hash_probability;
+        let outcome = match (u3, faults.error, package) {
+            (u, _, _) if u < hang => {
+                delay = HANG_DELAY.as_secs_f64();
+                Outcome::Hang
+            }
+            (u, Some(e), _) if u < error => Outcome::Status { status: e.status },
+            (_, _, None) => Outcome::NotFound,
+            (u, _, _) if u < malformed => Outcome::Malformed,
+            (u, _, _) if u < wrong_hash => Outcome::WrongHash,
+            _ => Outcome::Ok,
         };
         let decision = Decision {
             seq,
@@ -463,6 +461,11 @@ impl FakeRegistry {
         self.control.clone()
     }
 
+    /// Requests wiremock currently keeps in memory (drops to 0 on recycle).
+    pub async fn retained_requests(&self) -> usize {
+        self.server.received_requests().await.map_or(0, |r| r.len())
+    }
+
     /// Drops wiremock's recorded requests (`reset()`) and re-mounts the
     /// responder. A request arriving in the microseconds between the two
     /// gets wiremock's 404; the request counter is unaffected.
@@ -524,6 +527,17 @@ mod tests {
         };
         // z = 0 when cos(2π u2) = 0.
         assert!((j.sample(0.3, 0.25) - 0.1).abs() < 1e-9);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn jitter_samples_stay_in_range(u1 in 0.0f64..1.0, u2 in 0.0f64..1.0) {
+            let uniform = Jitter::Uniform { plus_minus: Duration::from_millis(50) };
+            proptest::prop_assert!(uniform.sample(u1, u2).abs() <= 0.05 + 1e-12);
+            let tail = Jitter::LogNormal { p50: Duration::from_millis(10), p99: Duration::from_millis(100) };
+            let x = tail.sample(u1, u2);
+            proptest::prop_assert!(x.is_finite() && x > 0.0);
+        }
     }
 
     #[test]

@@ -315,9 +315,31 @@ async fn recycling_keeps_serving_and_counting() {
     for _ in 0..5 {
         assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
     }
+    assert_eq!(registry.retained_requests().await, 5);
     registry.recycle().await;
+    assert_eq!(registry.retained_requests().await, 0);
     for _ in 0..5 {
         assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
     }
     assert_eq!(registry.control().requests(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recycler_bounds_retained_requests_by_itself() {
+    let mut config = RegistryConfig::new(Package::named(&["lodash"]), 4);
+    config.recycle_after = 10;
+    let registry = FakeRegistry::start(config).await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/modules/lodash", registry.uri());
+    for _ in 0..25 {
+        assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+    }
+    // The recycler checks once per RECYCLE_CHECK_INTERVAL (1 s); allow three.
+    let deadline = Instant::now() + 3 * somon_chaos::RECYCLE_CHECK_INTERVAL;
+    while registry.retained_requests().await > 0 {
+        assert!(Instant::now() < deadline, "never recycled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(registry.control().requests(), 25);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
 }
