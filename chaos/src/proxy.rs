@@ -324,8 +324,10 @@ async fn shaped(client: TcpStream, server: TcpStream, fault: ProxyFault) {
     }
 }
 
-/// Token bucket: `rate` bytes/s, a 10 ms burst, starting empty so the
-/// first bytes are paced too.
+/// Token bucket: `rate` bytes/s, a 20 ms burst, starting empty so the
+/// first bytes are paced too. Chunks are a quarter of the burst so timer
+/// overshoot (tokio sleeps round up to the next ms) is kept as tokens
+/// instead of being clipped at the capacity, which would slow the rate.
 struct TokenBucket {
     rate: f64,
     capacity: f64,
@@ -338,15 +340,15 @@ impl TokenBucket {
         let rate = bytes_per_sec.max(1) as f64;
         TokenBucket {
             rate,
-            capacity: (rate / 100.0).max(1024.0),
+            capacity: (rate / 50.0).max(4096.0),
             tokens: 0.0,
             last: Instant::now(),
         }
     }
 
-    /// Largest read so one chunk never exceeds the burst.
+    /// Largest read: a quarter of the burst.
     fn chunk(&self) -> usize {
-        (self.capacity as usize).clamp(1, 16 * 1024)
+        ((self.capacity / 4.0) as usize).clamp(1, 16 * 1024)
     }
 
     fn refill(&mut self) {

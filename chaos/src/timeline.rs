@@ -352,7 +352,33 @@ impl Inner {
                 self.lock_active().push((entry, step.clone()));
                 self.event(EventKind::Applied, entry, step, message);
             }
-            Ok(message) => self.event(EventKind::Action, entry, step, message),
+            Ok(message) => {
+                if let Step::Process(ProcessFault::Kill9Restart | ProcessFault::Terminate) = step {
+                    self.end_pauses(step);
+                }
+                self.event(EventKind::Action, entry, step, message);
+            }
+        }
+    }
+
+    /// A killed or terminated process is no longer paused: its active
+    /// pauses end here (no SIGCONT to a process that is gone or new).
+    fn end_pauses(&self, by: &Step) {
+        let ended: Vec<_> = {
+            let mut active = self.lock_active();
+            let (ended, kept) = active
+                .drain(..)
+                .partition(|(_, s)| matches!(s, Step::Process(_)));
+            *active = kept;
+            ended
+        };
+        for (entry, step) in ended {
+            self.event(
+                EventKind::Removed,
+                entry,
+                &step,
+                Some(format!("ended by {by}")),
+            );
         }
     }
 

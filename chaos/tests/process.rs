@@ -124,7 +124,7 @@ async fn pause_resume_and_kill_restart_are_real_and_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_actions_reach_the_management_api() {
-    let (_root, mut target, addr) = spawn_system().await;
+    let (_root, target, addr) = spawn_system().await;
     let operator = Operator::new(&format!("http://{addr}"), None);
 
     let reply = operator.perform(&OperatorAction::CacheClear).await.unwrap();
@@ -180,6 +180,37 @@ async fn operator_actions_reach_the_management_api() {
         Err(Error::ActionTransport { .. })
     ));
 
-    let status = target.terminate(Duration::from_secs(10)).await.unwrap();
-    assert!(status.success(), "{status}");
+    // The same through a timeline: an action, then a graceful terminate
+    // of the paused target (SIGTERM + SIGCONT), all recorded.
+    let control = target.control();
+    let target = Arc::new(tokio::sync::Mutex::new(target));
+    let targets = Targets::default()
+        .with_operator(operator)
+        .with_process(target.clone(), control);
+    let history = Timeline::new()
+        .then(MS(0), None, Step::Action(OperatorAction::CacheClear))
+        .then(MS(50), None, Step::Process(ProcessFault::Pause))
+        .then(MS(100), None, Step::Process(ProcessFault::Terminate))
+        .start(RunClock::new(), targets)
+        .finish()
+        .await;
+    let events = history.events();
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::Action,
+            EventKind::Applied,
+            EventKind::Removed,
+            EventKind::Action
+        ],
+        "{events:#?}"
+    );
+    assert!(events[0].message.as_deref().unwrap().starts_with("200"));
+    assert_eq!(
+        events[2].message.as_deref(),
+        Some("ended by process Terminate")
+    );
+    assert_eq!(events[3].message.as_deref(), Some("exited: exit status: 0"));
+    assert!(target.lock().await.try_exit_status().unwrap().success());
 }
