@@ -81,7 +81,7 @@ impl HttpClient {
 
 /// Resets show up as an `io::Error` somewhere in the chain, or as hyper's
 /// "incomplete message" / "canceled" when the peer closed mid-exchange.
-fn classify(error: &(dyn std::error::Error + 'static)) -> Outcome {
+pub(crate) fn classify(error: &(dyn std::error::Error + 'static)) -> Outcome {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {

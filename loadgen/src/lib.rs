@@ -28,10 +28,10 @@
 //! # Ok(()) }
 //! ```
 
-//pub use closed::{ClosedModel, Users};
+pub use closed::{ClosedModel, Users};
 pub use error::Error;
 pub use interval_log::{Interval, IntervalLogWriter};
-//pub use journeys::{Journey, JourneyKind, Workload};
+pub use journeys::{Journey, JourneySource, Workload};
 pub use measure::{
     new_histogram, ErrorCounts, InFlight, IntervalPoint, Key, KeySummary, Measurement, Outcome,
     Recorder, MAX_LATENCY_MICROS, SIGNIFICANT_DIGITS,
@@ -45,10 +45,10 @@ pub use self_check::{SelfCheck, Validity, ValidityLimits};
 pub use summary::Summary;
 
 mod client;
-//mod closed;
+mod closed;
 mod error;
 pub mod interval_log;
-//mod journeys;
+mod journeys;
 mod measure;
 mod open;
 mod request;
