@@ -25,12 +25,15 @@ static ONE_ATTACK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// How many users run, and how they start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Users {
-    /// `count` users started at `per_sec` users per second, then held.
+    /// `count` users started at `per_sec` users per second, then held for
+    /// `hold` (Goose's run time, counted once all users started).
     Fixed {
         /// Number of users.
         count: usize,
         /// Users started per second (Goose's increase rate).
         per_sec: u32,
+        /// How long all users run together.
+        hold: Duration,
     },
     /// A Goose test plan: `users,duration` steps, e.g. `"10,30s;1000,2m;0,0s"`.
     Plan(String),
@@ -46,7 +49,7 @@ pub enum Users {
 ///
 /// let workload = Arc::new(Workload::new(vec!["main.som".into()], vec![], vec![], 1));
 /// let stop = StopCondition::new(Duration::from_secs(30), 1_000_000)?;
-/// let users = Users::Fixed { count: 100, per_sec: 50 };
+/// let users = Users::Fixed { count: 100, per_sec: 50, hold: Duration::from_secs(20) };
 /// let run = ClosedModel::new("http://127.0.0.1:8080", users, stop).run(workload).await?;
 /// println!("p99 {:?}", run.overall().p99);
 /// # Ok(()) }
@@ -57,7 +60,9 @@ pub struct ClosedModel {
     pub base_url: String,
     /// Users and their start-up.
     pub users: Users,
-    /// Hard bounds of the run (Goose's run time is set to `max_duration`).
+    /// Hard bounds of the whole run, start-up included. Goose builds one
+    /// HTTP client per user (with TLS roots): in a debug build 1000 users
+    /// take ~20 s to start, so leave room beyond `hold`.
     pub stop: StopCondition,
     /// Wait between two journeys of a user, uniform in `[min, max]`
     /// (default none: back to back).
@@ -99,7 +104,7 @@ impl ClosedModel {
     /// Runs the users, each repeating journeys from `journeys`, against the
     /// target until the plan ends or the stop
     /// condition is reached. Goose never sees the process's arguments; it
-    /// runs quietly (no telnet or WebSocket controller, no metrics print,
+    /// runs quietly (no telnet controller, no metrics print,
     /// no report files). Waits for any other closed-model run in the process
     /// to finish first.
     ///
@@ -201,24 +206,28 @@ impl ClosedModel {
         if !max.is_zero() {
             scenario = scenario.set_wait_time(min, max)?;
         }
-        let run_secs =
-            usize::try_from(self.stop.max_duration.as_secs().max(1)).unwrap_or(usize::MAX);
         let timeout = format!("{}", self.timeout.as_secs_f64());
         let mut attack = GooseAttack::initialize_with_config(config)?
             .register_scenario(scenario)
             .set_default(GooseDefault::Host, self.base_url.as_str())?
             .set_default(GooseDefault::NoTelnet, true)?
-            .set_default(GooseDefault::NoWebSocket, true)?
             .set_default(GooseDefault::NoPrintMetrics, true)?
             .set_default(GooseDefault::NoErrorSummary, true)?
             .set_default(GooseDefault::NoAutoStart, false)?
             .set_default(GooseDefault::Quiet, 1usize)?
             .set_default(GooseDefault::Timeout, timeout.as_str())?;
         attack = match &self.users {
-            Users::Fixed { count, per_sec } => attack
+            Users::Fixed {
+                count,
+                per_sec,
+                hold,
+            } => attack
                 .set_default(GooseDefault::Users, *count)?
                 .set_default(GooseDefault::IncreaseRate, per_sec.to_string().as_str())?
-                .set_default(GooseDefault::RunTime, run_secs)?,
+                .set_default(
+                    GooseDefault::RunTime,
+                    usize::try_from(hold.as_secs().max(1)).unwrap_or(usize::MAX),
+                )?,
             Users::Plan(plan) => attack.set_default(GooseDefault::TestPlan, plan.as_str())?,
         };
         Ok(*attack)
@@ -235,8 +244,10 @@ impl Shared {
                 goose::trigger_killswitch("somon-loadgen: request ceiling reached");
                 return Ok(());
             }
+            let in_flight = self.recorder.in_flight();
             let started = Instant::now();
             let outcome = send(user, &request).await;
+            drop(in_flight);
             let key = Key {
                 op: Arc::clone(&request.op),
                 phase: Arc::clone(&self.phase),

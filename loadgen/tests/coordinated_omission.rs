@@ -24,10 +24,11 @@ async fn open_model_sees_the_stall_closed_model_hides_it() {
 
     // Closed model: 4 users, no think time, same stall.
     let target = util::slow_target(Duration::from_millis(20));
-    let stop = StopCondition::new(Duration::from_secs(10), 100_000).unwrap();
+    let stop = StopCondition::new(Duration::from_secs(11), 100_000).unwrap();
     let users = Users::Fixed {
         count: 4,
         per_sec: 100,
+        hold: Duration::from_secs(10),
     };
     let closed_model = ClosedModel::new(&target.base(), users, stop);
     target.gate.stall(Instant::now() + STALL_AT, STALL);
