@@ -12,10 +12,10 @@ async fn known_answer_20ms_at_200_per_sec() {
     let target = util::slow_target(Duration::from_millis(20));
     let schedule = ArrivalSchedule::constant(200.0, Duration::from_secs(10)).unwrap();
     let stop = StopCondition::new(Duration::from_secs(12), 3_000).unwrap();
-    let run = OpenModel::new(&target.base(), schedule, stop)
-        .run(Request::get("slow", "/"))
-        .await
-        .unwrap();
+    let mut model = OpenModel::new(&target.base(), schedule, stop);
+    // The test target has no /metrics: the sampler must give up on the 404s.
+    model.sample_target = true;
+    let run = model.run(Request::get("slow", "/")).await.unwrap();
     let all = run.overall();
     let check = &run.self_check;
     println!(
@@ -47,6 +47,10 @@ async fn known_answer_20ms_at_200_per_sec() {
     // 10 one-second intervals (plus possibly a short drain interval).
     assert!(run.series.len() >= 10, "{} intervals", run.series.len());
     assert!(run.summaries.iter().all(|s| s.key.outcome == Outcome::Ok));
+    assert!(run.samples.is_empty());
+    let json = serde_json::to_value(&run).unwrap();
+    assert!(json["interval_log"].as_str().unwrap().contains("HISTF"));
+    assert_eq!(json["validity"]["validity"], "valid");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
