@@ -38,7 +38,12 @@ fn start_target() -> String {
 /// Runs `wrk` and returns its requests/s, or `None` when it is missing.
 fn run_wrk(base: &str, seconds: u64) -> Option<f64> {
     let output = Command::new("wrk")
-        .args(["-t1", "-c64", &format!("-d{seconds}s"), &format!("{base}/hello")])
+        .args([
+            "-t1",
+            "-c64",
+            &format!("-d{seconds}s"),
+            &format!("{base}/hello"),
+        ])
         .output();
     let output = match output {
         Ok(o) if o.status.success() => o,
@@ -57,7 +62,10 @@ fn run_wrk(base: &str, seconds: u64) -> Option<f64> {
 fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
-    let rate: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(150_000.0);
+    let rate: f64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(150_000.0);
     let base = start_target();
 
     let wrk = run_wrk(&base, seconds);
