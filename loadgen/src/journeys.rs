@@ -1,0 +1,310 @@
+//! The journeys of SPEC §4 against the module system's HTTP API, and the
+//! [`Workload`] that picks among them (weighted, seeded).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::request::{Request, RequestSource};
+use crate::Error;
+
+/// One kind of user journey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Journey {
+    /// `GET /modules/load?path=P` with Zipf popularity over the modules.
+    LoadCached,
+    /// `GET /modules/load?path=P` cycling through modules not requested
+    /// before (after a full cycle they are no longer cold).
+    LoadCold,
+    /// `POST /modules/compile {"entry"}` over the entries.
+    Compile,
+    /// `POST /modules/bundle {"entry"}` over the entries.
+    Bundle,
+    /// `GET /modules/load?path=P` over modules importing externals.
+    External,
+    /// An operator polling `GET /health` then `GET /metrics`.
+    Ops,
+}
+
+impl Journey {
+    /// The op name its requests are recorded under (`load_cached`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Journey::LoadCached => "load_cached",
+            Journey::LoadCold => "load_cold",
+            Journey::Compile => "compile",
+            Journey::Bundle => "bundle",
+            Journey::External => "external",
+            Journey::Ops => "ops",
+        }
+    }
+}
+
+/// Which modules the journeys use, and how often each journey runs.
+/// A single journey is a mix of one; `mixed` is several with weights.
+///
+/// ```
+/// use somon_loadgen::{Journey, Workload};
+///
+/// let w = Workload::new(vec!["a.som".into(), "b.som".into()], vec!["a.som".into()], vec![], 7)
+///     .with_mix(vec![(Journey::LoadCached, 9), (Journey::Ops, 1)])
+///     .unwrap();
+/// let first = w.next_requests();
+/// assert!(first[0].path.starts_with("/modules/load?path=") || first[0].path == "/health");
+/// ```
+#[derive(Debug)]
+pub struct Workload {
+    modules: Vec<String>,
+    entries: Vec<String>,
+    external_modules: Vec<String>,
+    /// Cumulative Zipf weights over `modules`, normalised to 1.
+    zipf_cdf: Vec<f64>,
+    mix: Vec<(Journey, u32)>,
+    mix_total: u64,
+    seed: u64,
+    draws: AtomicU64,
+    cold_cursor: AtomicU64,
+    cursor: AtomicU64,
+}
+
+impl Workload {
+    /// A workload over module ids (paths under the module root), entries,
+    /// and modules importing externals; Zipf exponent 1, only
+    /// [`Journey::LoadCached`] until [`with_mix`](Self::with_mix).
+    pub fn new(
+        modules: Vec<String>,
+        entries: Vec<String>,
+        external_modules: Vec<String>,
+        seed: u64,
+    ) -> Workload {
+        let mut workload = Workload {
+            modules,
+            entries,
+            external_modules,
+            zipf_cdf: Vec::new(),
+            mix: vec![(Journey::LoadCached, 1)],
+            mix_total: 1,
+            seed,
+            draws: AtomicU64::new(0),
+            cold_cursor: AtomicU64::new(0),
+            cursor: AtomicU64::new(0),
+        };
+        workload.set_zipf_exponent(1.0);
+        workload
+    }
+
+    /// Sets the Zipf exponent `s` of `load_cached` (module `i` is requested
+    /// with weight `1 / (i + 1)^s`; `0` is uniform).
+    pub fn with_zipf_exponent(mut self, s: f64) -> Workload {
+        self.set_zipf_exponent(s);
+        self
+    }
+
+    fn set_zipf_exponent(&mut self, s: f64) {
+        let weights: Vec<f64> = (0..self.modules.len())
+            .map(|i| 1.0 / ((i + 1) as f64).powf(s.max(0.0)))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let mut acc = 0.0;
+        self.zipf_cdf = weights
+            .iter()
+            .map(|w| {
+                acc += w / total;
+                acc
+            })
+            .collect();
+    }
+
+    /// Sets the journeys and their weights.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when the mix is empty, all weights are zero,
+    /// or a journey lacks what it needs (modules, entries, external modules).
+    pub fn with_mix(mut self, mix: Vec<(Journey, u32)>) -> Result<Workload, Error> {
+        let bad = |reason: String| {
+            Err(Error::InvalidSetting {
+                setting: "journeys",
+                reason,
+            })
+        };
+        let total: u64 = mix.iter().map(|(_, w)| u64::from(*w)).sum();
+        if total == 0 {
+            return bad("no journey with a positive weight".into());
+        }
+        for (journey, weight) in &mix {
+            let empty = match journey {
+                Journey::LoadCached | Journey::LoadCold => self.modules.is_empty(),
+                Journey::Compile | Journey::Bundle => self.entries.is_empty(),
+                Journey::External => self.external_modules.is_empty(),
+                Journey::Ops => false,
+            };
+            if *weight > 0 && empty {
+                return bad(format!("`{}` has nothing to request", journey.name()));
+            }
+        }
+        self.mix = mix;
+        self.mix_total = total;
+        Ok(self)
+    }
+
+    /// A uniform draw in `[0, 1)`: a seeded hash of a shared counter, so
+    /// many users draw without a lock and a seed gives the same sequence.
+    fn draw(&self) -> f64 {
+        let n = self.draws.fetch_add(1, Ordering::Relaxed);
+        let mut z = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn pick_journey(&self) -> Journey {
+        let mut target = (self.draw() * self.mix_total as f64) as u64;
+        for (journey, weight) in &self.mix {
+            let weight = u64::from(*weight);
+            if target < weight {
+                return *journey;
+            }
+            target -= weight;
+        }
+        self.mix[0].0
+    }
+
+    fn zipf_module(&self) -> &str {
+        let u = self.draw();
+        let i = self.zipf_cdf.partition_point(|c| *c < u);
+        &self.modules[i.min(self.modules.len() - 1)]
+    }
+
+    fn next_of<'a>(&self, list: &'a [String], cursor: &AtomicU64) -> &'a str {
+        let n = cursor.fetch_add(1, Ordering::Relaxed);
+        &list[(n % list.len() as u64) as usize]
+    }
+
+    /// The requests of one journey iteration (one, or two for `ops`).
+    pub fn requests_of(&self, journey: Journey) -> Vec<Request> {
+        let op = journey.name();
+        let load = |path: &str| Request::get(op, format!("/modules/load?path={}", encode(path)));
+        match journey {
+            Journey::LoadCached => vec![load(self.zipf_module())],
+            Journey::LoadCold => vec![load(self.next_of(&self.modules, &self.cold_cursor))],
+            Journey::External => vec![load(self.next_of(&self.external_modules, &self.cursor))],
+            Journey::Compile | Journey::Bundle => {
+                let entry = self.next_of(&self.entries, &self.cursor);
+                let path = if journey == Journey::Compile {
+                    "/modules/compile"
+                } else {
+                    "/modules/bundle"
+                };
+                vec![Request::post_json(op, path, &json!({ "entry": entry }))]
+            }
+            Journey::Ops => vec![Request::get(op, "/health"), Request::get(op, "/metrics")],
+        }
+    }
+
+    /// Picks a journey by weight and returns its requests.
+    pub fn next_requests(&self) -> Vec<Request> {
+        self.requests_of(self.pick_journey())
+    }
+
+    /// An open-model [`RequestSource`] over this workload: each arrival is
+    /// one request (an `ops` journey's two requests use two arrivals).
+    pub fn source(self: Arc<Self>) -> impl RequestSource {
+        let mut pending: Vec<Request> = Vec::new();
+        move || {
+            if pending.is_empty() {
+                pending = self.next_requests();
+                pending.reverse();
+            }
+            pending
+                .pop()
+                .unwrap_or_else(|| Request::get("ops", "/health"))
+        }
+    }
+}
+
+/// What a closed-model user does on each iteration: the requests of one
+/// journey, sent in order. [`Workload`] is the module system's; a single
+/// [`Request`] repeats itself.
+pub trait JourneySource: Send + Sync {
+    /// The requests of the next iteration.
+    fn next_requests(&self) -> Vec<Request>;
+}
+
+impl JourneySource for Workload {
+    fn next_requests(&self) -> Vec<Request> {
+        Workload::next_requests(self)
+    }
+}
+
+impl JourneySource for Request {
+    fn next_requests(&self) -> Vec<Request> {
+        vec![self.clone()]
+    }
+}
+
+/// Percent-encodes a query value (keeps unreserved characters and `/`).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modules(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("m{i}.som")).collect()
+    }
+
+    #[test]
+    fn zipf_favours_the_first_modules() {
+        let w = Workload::new(modules(100), vec![], vec![], 1);
+        let mut first = 0;
+        for _ in 0..10_000 {
+            if w.next_requests()[0].path.ends_with("=m0.som") {
+                first += 1;
+            }
+        }
+        // 1 / H(100) ≈ 19 %.
+        assert!((1500..2400).contains(&first), "{first}");
+    }
+
+    #[test]
+    fn cold_cycles_without_repeats() {
+        let w = Workload::new(modules(50), vec![], vec![], 1)
+            .with_mix(vec![(Journey::LoadCold, 1)])
+            .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50 {
+            assert!(seen.insert(w.next_requests()[0].path.clone()));
+        }
+    }
+
+    #[test]
+    fn mix_respects_weights_and_needs() {
+        assert!(Workload::new(modules(3), vec![], vec![], 1)
+            .with_mix(vec![(Journey::Compile, 1)])
+            .is_err());
+        let w = Workload::new(modules(3), vec!["e.som".into()], vec![], 1)
+            .with_mix(vec![(Journey::Compile, 3), (Journey::Ops, 1)])
+            .unwrap();
+        let compiles = (0..4000)
+            .filter(|_| w.next_requests()[0].op.as_ref() == "compile")
+            .count();
+        assert!((2800..3200).contains(&compiles), "{compiles}");
+    }
+
+    #[test]
+    fn encodes_query_values() {
+        assert_eq!(encode("lib/a b&c.som"), "lib/a%20b%26c.som");
+    }
+}
