@@ -176,20 +176,14 @@ impl ClosedModel {
             load.valid = validity.is_valid(),
             "closed-model run finished"
         );
-        Ok(RunOutput {
-            model: Model::Closed,
-            phase: self.phase.clone(),
-            elapsed: measurement.elapsed,
-            requests: completed,
-            errors: measurement.errors(),
-            summaries: measurement.summaries(),
-            interval_log: measurement.interval_log.clone(),
-            series: measurement.series.clone(),
+        Ok(RunOutput::finish(
+            Model::Closed,
+            self.phase.clone(),
+            measurement,
             self_check,
             validity,
             samples,
-            measurement,
-        })
+        ))
     }
 
     /// Builds the Goose attack: one scenario, one transaction that runs a

@@ -160,20 +160,14 @@ impl OpenModel {
             load.valid = validity.is_valid(),
             "open-model run finished"
         );
-        Ok(RunOutput {
-            model: Model::Open,
-            phase: self.phase.clone(),
-            elapsed: measurement.elapsed,
-            requests: completed,
-            errors: measurement.errors(),
-            summaries: measurement.summaries(),
-            interval_log: measurement.interval_log.clone(),
-            series: measurement.series.clone(),
+        Ok(RunOutput::finish(
+            Model::Open,
+            self.phase.clone(),
+            measurement,
             self_check,
             validity,
             samples,
-            measurement,
-        })
+        ))
     }
 
     /// Waits for in-flight requests: at most the timeout plus a second.

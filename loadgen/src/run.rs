@@ -96,6 +96,31 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// Assembles the output of a finished run from its measurement.
+    pub(crate) fn finish(
+        model: Model,
+        phase: String,
+        measurement: Measurement,
+        self_check: SelfCheck,
+        validity: Validity,
+        samples: Vec<Sample>,
+    ) -> RunOutput {
+        RunOutput {
+            model,
+            phase,
+            elapsed: measurement.elapsed,
+            requests: measurement.requests(),
+            errors: measurement.errors(),
+            summaries: measurement.summaries(),
+            interval_log: measurement.interval_log.clone(),
+            series: measurement.series.clone(),
+            self_check,
+            validity,
+            samples,
+            measurement,
+        }
+    }
+
     /// Summary over every key passing `keep` (e.g. one op, all outcomes).
     pub fn summary_where(&self, keep: impl Fn(&crate::Key) -> bool) -> crate::Summary {
         crate::Summary::of(&self.measurement.merged(keep), self.elapsed)
