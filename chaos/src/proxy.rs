@@ -229,7 +229,12 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, fault: Option<Proxy
     let _ = client.set_nodelay(true);
     match fault {
         Some(ProxyFault::Reset | ProxyFault::Refused) => {
-            let _ = tokio::time::timeout(Duration::from_secs(1), client.readable()).await;
+            // Consume the start of the request first: a reset that arrives
+            // before the client has written is reported by HTTP clients as
+            // "connection not ready", not as the reset it is. (`readable()`
+            // alone may wake spuriously.)
+            let mut request = [0u8; 1024];
+            let _ = tokio::time::timeout(Duration::from_secs(1), client.read(&mut request)).await;
             let _ = socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO));
             drop(client);
         }
