@@ -1,13 +1,12 @@
 //! Open model bounds: the request ceiling stops a run first, and the in-flight
 //! cap drops (and counts) what it cannot send. Apart from the known-answer test
 //! so its timing is not disturbed by this one.
-//! keeps its rate.
 
 mod util;
 
 use std::time::Duration;
 
-use somon_loadgen::{ArrivalSchedule, OpenModel, Outcome, Request, StopCondition};
+use somon_loadgen::{ArrivalSchedule, OpenModel, Request, StopCondition};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_ceiling_stops_first_and_cap_drops() {
