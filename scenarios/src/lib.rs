@@ -11,7 +11,12 @@
 //!   conditions, claims, alerts), built once by [`Scenario::from_toml`],
 //!   which reports every problem with `file:line:col`.
 //!
-//! The orchestrator and verdicts build on these (not written yet).
+//! - [`judge`], which turns a claim and a [`RunRecord`] (the load phases as
+//!   `somon-loadgen` measured them, plus fault events) into a [`Verdict`]:
+//!   PASS, FAIL or UNKNOWN with the measured value, the sample count and the
+//!   evidence.
+//!
+//! The orchestrator that produces run records is not written yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -29,9 +34,11 @@
 
 mod claim;
 mod scenario;
+mod verdict;
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{
     Claim, CorpusShape, Fault, FaultStep, Journey, Load, Phase, Problem, Scenario, ScenarioError,
     Target,
 };
+pub use verdict::{judge, samples_needed, FaultEvent, Outcome, PhaseRun, RunRecord, Verdict};

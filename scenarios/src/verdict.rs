@@ -1,0 +1,478 @@
+//! Judging claims against what a run measured: PASS, FAIL or UNKNOWN, with
+//! the measured value, the sample count and the evidence that decided it.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use somon_loadgen::{interval_log, Key, RunOutput, Sample};
+
+use crate::{Claim, Cmp, Dependency, Expectation, Metric};
+
+/// One load phase as it ran.
+#[derive(Debug)]
+pub struct PhaseRun {
+    /// The phase's name.
+    pub name: String,
+    /// When it started on the run clock.
+    pub start: Duration,
+    /// What the load generator recorded (its clock starts at `start`).
+    pub output: RunOutput,
+}
+
+/// A fault or action as it happened on the run clock.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultEvent {
+    /// Run-clock time.
+    pub at: Duration,
+    /// `true` when the fault was applied, `false` when removed.
+    pub applied: bool,
+    /// What it hit: `external:NAME` for registry and proxy faults,
+    /// `target` for process faults.
+    pub hits: String,
+}
+
+/// Everything a run measured that claims are judged on.
+#[derive(Debug, Default)]
+pub struct RunRecord {
+    /// The phases, in order.
+    pub phases: Vec<PhaseRun>,
+    /// Fault applications and removals.
+    pub faults: Vec<FaultEvent>,
+}
+
+/// The outcome of one claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Outcome {
+    /// The claim held.
+    Pass,
+    /// It did not.
+    Fail,
+    /// Too little data to say.
+    Unknown,
+}
+
+/// A claim's verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The claim's id.
+    pub claim: String,
+    /// The phase judged (`None`: the whole run).
+    pub phase: Option<String>,
+    /// PASS, FAIL or UNKNOWN.
+    pub outcome: Outcome,
+    /// What was expected, as written.
+    pub expected: String,
+    /// The measured value in base units (seconds, ratio, bytes, per
+    /// second); for the windowed form, the longest run of seconds the
+    /// condition held.
+    pub measured: Option<f64>,
+    /// How many samples the value rests on.
+    pub samples: u64,
+    /// What decided it, in words.
+    pub evidence: String,
+}
+
+/// What a metric came to.
+struct Measured {
+    value: Option<f64>,
+    samples: u64,
+    evidence: String,
+}
+
+impl Measured {
+    fn unknown(samples: u64, evidence: impl Into<String>) -> Measured {
+        Measured {
+            value: None,
+            samples,
+            evidence: evidence.into(),
+        }
+    }
+}
+
+/// Samples a quantile needs before it means anything: 10 / (1 − q), so a
+/// p99 needs 1000 and a p999 10 000 (SPEC §5).
+pub fn samples_needed(quantile: f64) -> u64 {
+    (10.0 / (1.0 - quantile)).ceil() as u64
+}
+
+/// Judges `claim` against `record`.
+pub fn judge(claim: &Claim, record: &RunRecord) -> Verdict {
+    let phases: Vec<&PhaseRun> = record
+        .phases
+        .iter()
+        .filter(|p| claim.phase.as_deref().is_none_or(|name| p.name == name))
+        .collect();
+    let e = &claim.expect;
+    let measured = if phases.is_empty() {
+        Measured::unknown(0, "no phase of that name ran")
+    } else if let Some(window) = e.window {
+        windowed(e, window, &phases)
+    } else {
+        measure(e, &phases, record)
+    };
+    let outcome = match (measured.value, e.window) {
+        // The alert form holds when its condition held for the whole window
+        // (the value is the longest run of seconds it held).
+        (Some(held), Some(window)) if held >= window.as_secs().max(1) as f64 => Outcome::Pass,
+        (Some(value), None) if e.cmp.holds(value, e.threshold.value()) => Outcome::Pass,
+        (Some(_), _) => Outcome::Fail,
+        (None, _) => Outcome::Unknown,
+    };
+    Verdict {
+        claim: claim.id.clone(),
+        phase: claim.phase.clone(),
+        outcome,
+        expected: e.to_string(),
+        measured: measured.value,
+        samples: measured.samples,
+        evidence: measured.evidence,
+    }
+}
+
+/// Latency histogram (µs) of one journey over the phases, all outcomes.
+fn latency(phases: &[&PhaseRun], journey: &str) -> Histogram<u64> {
+    let mut total: Option<Histogram<u64>> = None;
+    for phase in phases {
+        let h = phase.output.measurement.merged(|k: &Key| &*k.op == journey);
+        match &mut total {
+            Some(t) => {
+                let _ = t.add(&h);
+            }
+            None => total = Some(h),
+        }
+    }
+    total.unwrap_or_else(|| Histogram::new(3).expect("3 significant digits"))
+}
+
+/// (requests, errors) of one journey (or all) over the phases.
+fn counts(phases: &[&PhaseRun], journey: Option<&str>) -> (u64, u64) {
+    let mut requests = 0;
+    let mut errors = 0;
+    for phase in phases {
+        for (key, h) in &phase.output.measurement.histograms {
+            if journey.is_some_and(|j| &*key.op != j) {
+                continue;
+            }
+            requests += h.len();
+            if key.outcome != somon_loadgen::Outcome::Ok {
+                errors += h.len();
+            }
+        }
+    }
+    (requests, errors)
+}
+
+fn samples<'a>(
+    phases: &'a [&PhaseRun],
+    endpoint: &'a str,
+) -> impl Iterator<Item = (Duration, &'a serde_json::Value)> {
+    phases.iter().flat_map(move |p| {
+        p.output
+            .samples
+            .iter()
+            .filter(move |s: &&Sample| s.endpoint == endpoint)
+            .map(move |s| (p.start + s.at, &s.body))
+    })
+}
+
+fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measured {
+    match &e.metric {
+        Metric::Latency { quantile, journey } => {
+            let h = latency(phases, journey);
+            let needed = samples_needed(*quantile);
+            if h.len() < needed {
+                return Measured::unknown(
+                    h.len(),
+                    format!(
+                        "{} samples; a p{} needs {needed}",
+                        h.len(),
+                        quantile * 100.0
+                    ),
+                );
+            }
+            let value = h.value_at_quantile(*quantile) as f64 / 1e6;
+            Measured {
+                value: Some(value),
+                samples: h.len(),
+                evidence: format!(
+                    "{} requests of {journey}: p{} = {:.3} ms",
+                    h.len(),
+                    quantile * 100.0,
+                    value * 1e3
+                ),
+            }
+        }
+        Metric::MeanLatency { journey } | Metric::MaxLatency { journey } => {
+            let h = latency(phases, journey);
+            if h.is_empty() {
+                return Measured::unknown(0, format!("no request of {journey}"));
+            }
+            let value = if matches!(e.metric, Metric::MeanLatency { .. }) {
+                h.mean()
+            } else {
+                h.max() as f64
+            } / 1e6;
+            Measured {
+                value: Some(value),
+                samples: h.len(),
+                evidence: format!("{} requests of {journey}", h.len()),
+            }
+        }
+        Metric::ErrorRate { journey } => {
+            let (requests, errors) = counts(phases, journey.as_deref());
+            if requests == 0 {
+                return Measured::unknown(0, "no requests");
+            }
+            Measured {
+                value: Some(errors as f64 / requests as f64),
+                samples: requests,
+                evidence: format!("{errors} failed of {requests} requests"),
+            }
+        }
+        Metric::Rps { journey } => {
+            let (requests, _) = counts(phases, journey.as_deref());
+            let seconds: f64 = phases.iter().map(|p| p.output.elapsed.as_secs_f64()).sum();
+            if seconds <= 0.0 {
+                return Measured::unknown(requests, "no time elapsed");
+            }
+            Measured {
+                value: Some(requests as f64 / seconds),
+                samples: requests,
+                evidence: format!("{requests} requests in {seconds:.1} s"),
+            }
+        }
+        Metric::Availability => {
+            let intervals: Vec<_> = phases
+                .iter()
+                .flat_map(|p| &p.output.series)
+                .filter(|i| i.requests > 0)
+                .collect();
+            if intervals.is_empty() {
+                return Measured::unknown(0, "no interval with requests");
+            }
+            let clean = intervals.iter().filter(|i| i.errors.total() == 0).count();
+            Measured {
+                value: Some(clean as f64 / intervals.len() as f64),
+                samples: intervals.len() as u64,
+                evidence: format!(
+                    "{clean} of {} one-second intervals without a failed request",
+                    intervals.len()
+                ),
+            }
+        }
+        Metric::CacheHitRate => delta_ratio(phases),
+        Metric::MemoryUsage | Metric::CpuUsage => {
+            let field = if matches!(e.metric, Metric::MemoryUsage) {
+                "memoryUsage"
+            } else {
+                "cpuUsage"
+            };
+            let values: Vec<f64> = samples(phases, "/metrics")
+                .filter_map(|(_, body)| body["systemMetrics"][field].as_f64())
+                .map(|percent| percent / 100.0)
+                .collect();
+            if values.is_empty() {
+                return Measured::unknown(0, "no /metrics samples");
+            }
+            // The claim must hold at every sample: judge the worst one.
+            let worst = match e.cmp {
+                Cmp::Lt | Cmp::Le => values.iter().copied().fold(f64::MIN, f64::max),
+                Cmp::Gt | Cmp::Ge => values.iter().copied().fold(f64::MAX, f64::min),
+            };
+            Measured {
+                value: Some(worst),
+                samples: values.len() as u64,
+                evidence: format!("worst of {} samples of {field}", values.len()),
+            }
+        }
+        Metric::BytesPerCachedModule => {
+            let points: Vec<(f64, f64)> = samples(phases, "/metrics")
+                .filter_map(|(_, b)| {
+                    Some((
+                        b["systemMetrics"]["rssBytes"].as_f64()?,
+                        b["cacheSize"].as_f64()?,
+                    ))
+                })
+                .collect();
+            let (Some(first), Some(last)) = (points.first(), points.last()) else {
+                return Measured::unknown(0, "no /metrics samples");
+            };
+            let modules = last.1 - first.1;
+            if modules < 100.0 {
+                return Measured::unknown(
+                    points.len() as u64,
+                    format!("only {modules} modules entered the cache"),
+                );
+            }
+            let bytes = (last.0 - first.0).max(0.0) / modules;
+            Measured {
+                value: Some(bytes),
+                samples: modules as u64,
+                evidence: format!(
+                    "resident memory grew {:.0} bytes while {modules} modules were cached",
+                    last.0 - first.0
+                ),
+            }
+        }
+        Metric::TimeToOpen { dependency } | Metric::RecoveryTime { dependency } => {
+            let opening = matches!(e.metric, Metric::TimeToOpen { .. });
+            breaker_time(dependency, opening, phases, record)
+        }
+    }
+}
+
+/// Δhits / (Δhits + Δmisses) between the first and last `/metrics` sample.
+fn delta_ratio(phases: &[&PhaseRun]) -> Measured {
+    let points: Vec<(f64, f64)> = samples(phases, "/metrics")
+        .filter_map(|(_, b)| Some((b["cacheHits"].as_f64()?, b["cacheMisses"].as_f64()?)))
+        .collect();
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Measured::unknown(0, "no /metrics samples");
+    };
+    let (hits, misses) = (last.0 - first.0, last.1 - first.1);
+    if hits + misses <= 0.0 {
+        return Measured::unknown(0, "no lookups between the first and last sample");
+    }
+    Measured {
+        value: Some(hits / (hits + misses)),
+        samples: (hits + misses) as u64,
+        evidence: format!("server counted {hits} hits and {misses} misses in the phase"),
+    }
+}
+
+/// Fault applied → breaker open, or fault removed → breaker closed again,
+/// read from the sampled `/circuit-breakers/status`.
+fn breaker_time(
+    dependency: &Dependency,
+    opening: bool,
+    phases: &[&PhaseRun],
+    record: &RunRecord,
+) -> Measured {
+    let Dependency::External(name) = dependency else {
+        return Measured::unknown(
+            0,
+            "recovery of the target is judged from its health samples (not yet)",
+        );
+    };
+    let hits = format!("external:{name}");
+    let Some(event) = record
+        .faults
+        .iter()
+        .find(|f| f.hits == hits && f.applied == opening)
+    else {
+        let what = if opening { "applied" } else { "removed" };
+        return Measured::unknown(0, format!("no fault on {hits} was {what}"));
+    };
+    let wanted = if opening { "open" } else { "closed" };
+    let states: Vec<(Duration, &str)> = samples(phases, "/circuit-breakers/status")
+        .filter_map(|(at, b)| Some((at, b["breakers"][name.as_str()]["state"].as_str()?)))
+        .collect();
+    let after: Vec<&(Duration, &str)> = states.iter().filter(|(at, _)| *at >= event.at).collect();
+    match after.iter().find(|(_, state)| *state == wanted) {
+        Some((at, _)) => {
+            let took = at.saturating_sub(event.at);
+            Measured {
+                value: Some(took.as_secs_f64()),
+                samples: after.len() as u64,
+                evidence: format!(
+                    "fault {} at {:?}; breaker {wanted} at {:?}",
+                    if opening { "applied" } else { "removed" },
+                    event.at,
+                    at
+                ),
+            }
+        }
+        None if after.is_empty() => Measured::unknown(0, "no breaker samples after the fault"),
+        None => {
+            // Never reached: at least as long as the phase lasted after it.
+            let last = after.last().map_or(event.at, |(at, _)| *at);
+            Measured {
+                value: Some(last.saturating_sub(event.at).as_secs_f64()),
+                samples: after.len() as u64,
+                evidence: format!(
+                    "breaker never {wanted} in {} samples after the fault (value is a lower bound)",
+                    after.len()
+                ),
+            }
+        }
+    }
+}
+
+/// The alert form: the condition held over every second of some window of
+/// `window` (PASS means the alert would have fired).
+fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) -> Measured {
+    let seconds = window.as_secs().max(1) as usize;
+    let per_second: Vec<Option<f64>> = match &e.metric {
+        Metric::ErrorRate { journey: None } => phases
+            .iter()
+            .flat_map(|p| &p.output.series)
+            .map(|i| (i.requests > 0).then(|| i.errors.total() as f64 / i.requests as f64))
+            .collect(),
+        Metric::Latency { quantile, journey } => {
+            let mut out = Vec::new();
+            for phase in phases {
+                let Ok(intervals) = interval_log::read(&phase.output.interval_log) else {
+                    return Measured::unknown(0, "unreadable interval log");
+                };
+                let mut by_second: Vec<Option<Histogram<u64>>> = Vec::new();
+                for interval in intervals {
+                    let op = interval.tag.as_deref().and_then(|t| t.split('/').next());
+                    if op != Some(journey.as_str()) {
+                        continue;
+                    }
+                    let slot = interval.start.as_secs() as usize;
+                    if by_second.len() <= slot {
+                        by_second.resize(slot + 1, None);
+                    }
+                    match &mut by_second[slot] {
+                        Some(h) => {
+                            let _ = h.add(&interval.histogram);
+                        }
+                        none => *none = Some(interval.histogram),
+                    }
+                }
+                out.extend(by_second.into_iter().map(|h| {
+                    h.filter(|h| !h.is_empty())
+                        .map(|h| h.value_at_quantile(*quantile) as f64 / 1e6)
+                }));
+            }
+            out
+        }
+        _ => {
+            return Measured::unknown(
+                0,
+                "the windowed form is judged for error_rate and latency quantiles so far",
+            )
+        }
+    };
+    let threshold = e.threshold.value();
+    let mut streak = 0usize;
+    let mut longest = 0usize;
+    for value in &per_second {
+        match value {
+            Some(v) if e.cmp.holds(*v, threshold) => {
+                streak += 1;
+                longest = longest.max(streak);
+            }
+            _ => streak = 0,
+        }
+    }
+    if per_second.len() < seconds {
+        return Measured::unknown(
+            per_second.len() as u64,
+            format!(
+                "the run is shorter ({} s) than the window ({seconds} s)",
+                per_second.len()
+            ),
+        );
+    }
+    Measured {
+        value: Some(longest as f64),
+        samples: per_second.len() as u64,
+        evidence: format!(
+            "condition held for at most {longest} consecutive seconds (window {seconds} s)"
+        ),
+    }
+}

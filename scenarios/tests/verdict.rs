@@ -1,0 +1,236 @@
+//! Verdicts from synthetic run records: each metric's PASS, FAIL and
+//! UNKNOWN, and the windowed alert form.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde_json::json;
+use somon_loadgen::{
+    ErrorCounts, IntervalPoint, Key, Measurement, Model, Outcome as Sent, RunOutput, Sample,
+    SelfCheck, Validity,
+};
+use somon_scenarios::{judge, Claim, FaultEvent, Outcome, PhaseRun, RunRecord};
+
+fn claim(expect: &str) -> Claim {
+    Claim {
+        id: "c".into(),
+        source: "seeds/test".into(),
+        expect: expect.parse().unwrap(),
+        phase: Some("p".into()),
+    }
+}
+
+/// A phase whose `op` requests took the given latencies (µs), `failed` of
+/// them failing; one series point per second with `errors_per_second`.
+fn phase(
+    op: &str,
+    latencies_us: &[u64],
+    failed: u64,
+    seconds: &[(u64, u64)],
+    samples: Vec<Sample>,
+) -> PhaseRun {
+    let mut ok = Histogram::<u64>::new(3).unwrap();
+    for v in latencies_us {
+        ok.record(*v).unwrap();
+    }
+    let mut histograms = HashMap::new();
+    histograms.insert(Key::new(op, "p", Sent::Ok), ok);
+    if failed > 0 {
+        let mut bad = Histogram::<u64>::new(3).unwrap();
+        bad.record_n(1000, failed).unwrap();
+        histograms.insert(Key::new(op, "p", Sent::Status5xx), bad);
+    }
+    let series: Vec<IntervalPoint> = seconds
+        .iter()
+        .enumerate()
+        .map(|(i, (requests, errors))| IntervalPoint {
+            start: Duration::from_secs(i as u64),
+            duration: Duration::from_secs(1),
+            requests: *requests,
+            errors: ErrorCounts {
+                status_5xx: *errors,
+                ..ErrorCounts::default()
+            },
+            in_flight: 0,
+            in_flight_peak: 0,
+            dropped: 0,
+        })
+        .collect();
+    let elapsed = Duration::from_secs(seconds.len().max(1) as u64);
+    let measurement = Measurement {
+        histograms,
+        series: series.clone(),
+        elapsed,
+        ..Measurement::default()
+    };
+    PhaseRun {
+        name: "p".into(),
+        start: Duration::ZERO,
+        output: RunOutput {
+            model: Model::Open,
+            phase: "p".into(),
+            elapsed,
+            requests: latencies_us.len() as u64 + failed,
+            errors: ErrorCounts::default(),
+            summaries: Vec::new(),
+            interval_log: String::new(),
+            series,
+            self_check: SelfCheck::default(),
+            validity: Validity::Valid,
+            samples,
+            measurement,
+        },
+    }
+}
+
+fn record(phase: PhaseRun) -> RunRecord {
+    RunRecord {
+        phases: vec![phase],
+        faults: Vec::new(),
+    }
+}
+
+#[test]
+fn a_p99_needs_a_thousand_samples_and_is_judged_from_the_histogram() {
+    let fast: Vec<u64> = (0..2000).map(|i| 1000 + i % 50).collect();
+    let v = judge(
+        &claim("p99(load_cached) < 100ms"),
+        &record(phase("load_cached", &fast, 0, &[], vec![])),
+    );
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    assert_eq!(v.samples, 2000);
+    assert!((v.measured.unwrap() - 0.00105).abs() < 0.00002, "{v:?}");
+
+    let mut slow = fast.clone();
+    slow.extend(std::iter::repeat_n(150_000, 30));
+    let v = judge(
+        &claim("p99(load_cached) < 100ms"),
+        &record(phase("load_cached", &slow, 0, &[], vec![])),
+    );
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert!(v.measured.unwrap() >= 0.149);
+
+    let v = judge(
+        &claim("p99(load_cached) < 100ms"),
+        &record(phase("load_cached", &fast[..999], 0, &[], vec![])),
+    );
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    let v = judge(
+        &claim("p99(other) < 100ms"),
+        &record(phase("load_cached", &fast, 0, &[], vec![])),
+    );
+    assert_eq!(v.outcome, Outcome::Unknown);
+}
+
+#[test]
+fn error_rate_counts_failed_outcomes() {
+    let ok = vec![1000; 990];
+    let v = judge(
+        &claim("error_rate < 1%"),
+        &record(phase("x", &ok, 10, &[], vec![])),
+    );
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert_eq!(v.measured, Some(0.01));
+    let v = judge(
+        &claim("error_rate < 2%"),
+        &record(phase("x", &ok, 10, &[], vec![])),
+    );
+    assert_eq!(v.outcome, Outcome::Pass);
+}
+
+fn metrics(at_ms: u64, hits: u64, misses: u64, rss: u64, size: u64) -> Sample {
+    Sample {
+        at: Duration::from_millis(at_ms),
+        endpoint: "/metrics".into(),
+        body: json!({ "cacheHits": hits, "cacheMisses": misses, "cacheSize": size,
+                      "systemMetrics": { "rssBytes": rss, "memoryUsage": 40.0, "cpuUsage": 20.0 } }),
+    }
+}
+
+#[test]
+fn server_side_figures_come_from_the_samples() {
+    let samples = vec![
+        metrics(0, 100, 100, 50_000_000, 100),
+        metrics(250, 500, 150, 60_000_000, 300),
+        metrics(500, 1000, 200, 70_000_000, 1100),
+    ];
+    let r = record(phase("x", &[], 0, &[], samples));
+    // (1000 − 100) / ((1000 − 100) + (200 − 100)) = 0.9
+    let v = judge(&claim("cache_hit_rate > 0.8"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(0.9)), "{v:?}");
+    // 20 MB over 1000 modules = 20 000 bytes each.
+    let v = judge(&claim("bytes_per_cached_module < 50KB"), &r);
+    assert_eq!(
+        (v.outcome, v.measured),
+        (Outcome::Pass, Some(20_000.0)),
+        "{v:?}"
+    );
+    let v = judge(&claim("memory_usage < 35%"), &r);
+    assert_eq!(v.outcome, Outcome::Fail);
+    let v = judge(&claim("cpu_usage < 80%"), &r);
+    assert_eq!(v.outcome, Outcome::Pass);
+}
+
+fn breaker(at_ms: u64, state: &str) -> Sample {
+    Sample {
+        at: Duration::from_millis(at_ms),
+        endpoint: "/circuit-breakers/status".into(),
+        body: json!({ "breakers": { "lodash": { "state": state } } }),
+    }
+}
+
+#[test]
+fn breaker_times_run_from_the_fault_to_the_state_change() {
+    let samples = vec![
+        breaker(0, "closed"),
+        breaker(2000, "closed"),
+        breaker(3500, "open"),
+        breaker(9000, "half-open"),
+        breaker(12_250, "closed"),
+    ];
+    let mut r = record(phase("external", &[], 0, &[], samples));
+    r.faults = vec![
+        FaultEvent {
+            at: Duration::from_secs(1),
+            applied: true,
+            hits: "external:lodash".into(),
+        },
+        FaultEvent {
+            at: Duration::from_secs(8),
+            applied: false,
+            hits: "external:lodash".into(),
+        },
+    ];
+    let v = judge(&claim("time_to_open(external:lodash) < 10s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(2.5)), "{v:?}");
+    let v = judge(&claim("recovery_time(external:lodash) < 4s"), &r);
+    assert_eq!(
+        (v.outcome, v.measured),
+        (Outcome::Fail, Some(4.25)),
+        "{v:?}"
+    );
+    let v = judge(&claim("recovery_time(external:dayjs) < 30s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown);
+}
+
+#[test]
+fn the_alert_form_needs_the_condition_for_the_whole_window() {
+    // Error rates per second: 0, 20 %, 20 %, 0, 20 %, 20 %, 20 %.
+    let seconds = [
+        (100, 0),
+        (100, 20),
+        (100, 20),
+        (100, 0),
+        (100, 20),
+        (100, 20),
+        (100, 20),
+    ];
+    let r = record(phase("x", &[], 0, &seconds, vec![]));
+    let v = judge(&claim("error_rate > 10% for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(3.0)), "{v:?}");
+    let v = judge(&claim("error_rate > 10% for 4s"), &r);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let v = judge(&claim("error_rate > 10% for 1m"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+}
