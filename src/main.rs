@@ -36,6 +36,12 @@ enum Command {
     Bundle(BundleArgs),
     /// Run the reference module system's HTTP server (default 127.0.0.1:8080).
     Serve(ServeArgs),
+    /// List the scenarios of a catalog with their claims.
+    Scenarios {
+        /// The catalog directory.
+        #[arg(long, default_value = "scenarios/catalog")]
+        dir: PathBuf,
+    },
     /// Check a scenario file: every problem with file:line:col (exit 2).
     Check {
         /// The scenario file.
@@ -100,6 +106,7 @@ fn main() -> ExitCode {
         Command::Corpus(args) => run_corpus(args),
         Command::Bundle(args) => run_bundle(args),
         Command::Check { file } => run_check(&file),
+        Command::Scenarios { dir } => run_scenarios(&dir),
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,
@@ -159,6 +166,41 @@ fn run_check(file: &std::path::Path) -> anyhow::Result<()> {
         scenario.claims.len(),
         scenario.alerts.len()
     );
+    Ok(())
+}
+
+fn run_scenarios(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the catalog {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    let mut problems = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        match somon_scenarios::Scenario::from_toml(&file, &text) {
+            Ok(scenario) => {
+                println!(
+                    "{}  ({:?})  {}",
+                    file.display(),
+                    scenario.duration(),
+                    scenario.description
+                );
+                for claim in scenario.claims.iter().chain(&scenario.alerts) {
+                    println!("    {:<32} {}", claim.id, claim.expect);
+                }
+            }
+            Err(error) => {
+                problems += 1;
+                eprintln!("{error}");
+            }
+        }
+    }
+    if problems > 0 {
+        anyhow::bail!("{problems} scenario file(s) have problems");
+    }
     Ok(())
 }
 
