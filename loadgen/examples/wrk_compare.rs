@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! apt-get install wrk     # Debian's package
-//! cargo run --release -p somon-loadgen --example wrk_compare -- [SECONDS] [RATE_PER_SEC]
+//! cargo run --release -p somon-loadgen --example wrk_compare -- [SECONDS] [RATE_PER_SEC] [MAX_IN_FLIGHT]
 //! ```
+//!
+//! `MAX_IN_FLIGHT` defaults to 64, the same concurrency bound as
+//! `wrk -c64`.
 
 use std::process::Command;
 use std::time::Duration;
@@ -66,6 +69,7 @@ fn main() {
         .next()
         .and_then(|s| s.parse().ok())
         .unwrap_or(150_000.0);
+    let max_in_flight: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(64);
     let base = start_target();
 
     let wrk = run_wrk(&base, seconds);
@@ -78,14 +82,14 @@ fn main() {
     let schedule = ArrivalSchedule::constant(rate, Duration::from_secs(seconds)).unwrap();
     let stop = StopCondition::new(Duration::from_secs(seconds), u64::MAX).unwrap();
     let mut model = OpenModel::new(&base, schedule, stop);
-    model.max_in_flight = 256;
+    model.max_in_flight = max_in_flight;
     let run = runtime
         .block_on(model.run(Request::get("hello", "/hello")))
         .unwrap();
     let ours = run.requests as f64 / run.elapsed.as_secs_f64();
     let all = run.overall();
     println!(
-        "--- somon-loadgen open model at {rate:.0}/s for {seconds} s ---\n\
+        "--- somon-loadgen open model at {rate:.0}/s for {seconds} s, at most {max_in_flight} in flight ---\n\
          completed {} in {:?} = {ours:.0} req/s; dropped at the cap {}; errors {}; \
          p50 {:?} p99 {:?} (from intended send times); {:?}",
         run.requests,

@@ -1,33 +1,194 @@
-//! The open model's keep-alive, pooled HTTP/1.1 client (hyper) and the
+//! The open model's keep-alive HTTP/1.1 client (one connection per worker, `httparse`) and the
 //! classification of its failures into [`Outcome`]s.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
-use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
 use crate::request::{Method, Request};
 use crate::{Error, Outcome};
 
-/// A cheap-to-share pool of HTTP/1.1 keep-alive connections to one
-/// address. A request takes an idle connection or opens a new one, and
-/// puts it back when the response is read; so there are as many
-/// connections as requests were ever in flight at once.
-///
-/// Hyper's own pooled client (`hyper-util` legacy) costs about twice as
-/// much per request here; a plain `Vec` under a short lock is enough for
-/// one host.
+/// What the open model's connection workers share: the target's address,
+/// `Host` header and per-request timeout. Each worker owns one keep-alive
+/// connection ([`Conn`]) and speaks plain HTTP/1.1 on it directly (request
+/// written in one `write`, response head parsed with `httparse`, body
+/// framed by `Content-Length`, chunked encoding or close): no connection
+/// task, no channels, no pool lock. See the README for what this bought
+/// over hyper's client with a task per request.
 #[derive(Debug)]
 pub(crate) struct HttpClient {
     addr: SocketAddr,
-    host: HeaderValue,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    host: String,
     timeout: Duration,
+}
+
+/// One HTTP/1.1 keep-alive connection with its buffers, owned by one
+/// worker.
+pub(crate) struct Conn {
+    stream: TcpStream,
+    /// Bytes read and not yet consumed.
+    input: Vec<u8>,
+    /// The request being written.
+    output: Vec<u8>,
+}
+
+/// Most bytes of a response head.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// How a response body is delimited.
+enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+impl Conn {
+    /// Whether an idle connection is still usable: not closed by the peer
+    /// and with no unexpected bytes waiting (checked without waiting).
+    async fn usable(&self) -> bool {
+        let stream = &self.stream;
+        let readable =
+            std::future::poll_fn(|cx| Poll::Ready(stream.poll_read_ready(cx).is_ready())).await;
+        if !readable {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+
+    /// Reads more bytes into `input`; an end of stream is an error.
+    async fn fill(&mut self) -> Result<(), Outcome> {
+        if self.input.capacity() - self.input.len() < 4096 {
+            self.input.reserve(8192);
+        }
+        let n = self
+            .stream
+            .read_buf(&mut self.input)
+            .await
+            .map_err(|e| classify(&e))?;
+        if n == 0 {
+            return Err(Outcome::Reset);
+        }
+        Ok(())
+    }
+
+    /// Reads one response; returns its outcome and whether the connection
+    /// may be reused.
+    async fn read_response(&mut self) -> Result<(Outcome, bool), Outcome> {
+        loop {
+            let (status, head, framing, close) = loop {
+                let mut headers = [httparse::EMPTY_HEADER; 32];
+                let mut response = httparse::Response::new(&mut headers);
+                match response.parse(&self.input) {
+                    Ok(httparse::Status::Complete(head)) => {
+                        let status = response.code.unwrap_or(0);
+                        let mut framing = Framing::UntilClose;
+                        let mut close = response.version == Some(0);
+                        for h in response.headers.iter() {
+                            if h.name.eq_ignore_ascii_case("content-length") {
+                                let n = std::str::from_utf8(h.value)
+                                    .ok()
+                                    .and_then(|v| v.trim().parse().ok())
+                                    .ok_or(Outcome::Other)?;
+                                if !matches!(framing, Framing::Chunked) {
+                                    framing = Framing::Length(n);
+                                }
+                            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                                if h.value.eq_ignore_ascii_case(b"chunked") {
+                                    framing = Framing::Chunked;
+                                }
+                            } else if h.name.eq_ignore_ascii_case("connection") {
+                                if h.value.eq_ignore_ascii_case(b"close") {
+                                    close = true;
+                                } else if h.value.eq_ignore_ascii_case(b"keep-alive") {
+                                    close = false;
+                                }
+                            }
+                        }
+                        if (100..200).contains(&status) || status == 204 || status == 304 {
+                            framing = Framing::Length(0);
+                        }
+                        break (status, head, framing, close);
+                    }
+                    Ok(httparse::Status::Partial) => {
+                        if self.input.len() > MAX_HEAD {
+                            return Err(Outcome::Other);
+                        }
+                        self.fill().await?;
+                    }
+                    Err(_) => return Err(Outcome::Other),
+                }
+            };
+            self.input.drain(..head);
+            let keep = match framing {
+                Framing::Length(n) => {
+                    while self.input.len() < n {
+                        self.fill().await?;
+                    }
+                    self.input.drain(..n);
+                    !close
+                }
+                Framing::Chunked => {
+                    self.skip_chunked().await?;
+                    !close
+                }
+                Framing::UntilClose => {
+                    loop {
+                        self.input.clear();
+                        match self.fill().await {
+                            Ok(()) => {}
+                            Err(Outcome::Reset) => break,
+                            Err(other) => return Err(other),
+                        }
+                    }
+                    false
+                }
+            };
+            // An interim (1xx) response: the final one follows.
+            if (100..200).contains(&status) && status != 101 {
+                continue;
+            }
+            return Ok((Outcome::from_status(status), keep));
+        }
+    }
+
+    /// Consumes a chunked body and its trailers.
+    async fn skip_chunked(&mut self) -> Result<(), Outcome> {
+        loop {
+            let size = loop {
+                match httparse::parse_chunk_size(&self.input) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        self.input.drain(..used);
+                        break usize::try_from(size).map_err(|_| Outcome::Other)?;
+                    }
+                    Ok(httparse::Status::Partial) => self.fill().await?,
+                    Err(_) => return Err(Outcome::Other),
+                }
+            };
+            if size == 0 {
+                // Trailers, then the empty line.
+                loop {
+                    if let Some(end) = self.input.windows(2).position(|w| w == b"\r\n") {
+                        self.input.drain(..end + 2);
+                        if end == 0 {
+                            return Ok(());
+                        }
+                    } else {
+                        self.fill().await?;
+                    }
+                }
+            }
+            while self.input.len() < size + 2 {
+                self.fill().await?;
+            }
+            self.input.drain(..size + 2);
+        }
+    }
 }
 
 impl HttpClient {
@@ -58,84 +219,96 @@ impl HttpClient {
             .map_err(|e| bad(format!("cannot resolve `{authority}`: {e}")))?
             .next()
             .ok_or_else(|| bad(format!("`{authority}` resolves to no address")))?;
-        let host = HeaderValue::from_str(authority).map_err(|e| bad(e.to_string()))?;
+        if authority
+            .bytes()
+            .any(|b| b.is_ascii_control() || b.is_ascii_whitespace())
+        {
+            return Err(bad(format!("`{authority}` is not a valid host")));
+        }
         Ok(HttpClient {
             addr,
-            host,
-            idle: Mutex::new(Vec::new()),
+            host: authority.to_owned(),
             timeout,
         })
     }
 
-    fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
-            }
-        }
-        None
-    }
-
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Outcome> {
-        let stream = tokio::net::TcpStream::connect(self.addr)
+    async fn connect(&self) -> Result<Conn, Outcome> {
+        let stream = TcpStream::connect(self.addr)
             .await
             .map_err(|_| Outcome::Connect)?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| classify(&e))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(sender)
+        Ok(Conn {
+            stream,
+            input: Vec::with_capacity(8192),
+            output: Vec::with_capacity(256),
+        })
     }
 
-    /// Sends `request`, reads the whole body, and says how it ended.
-    pub(crate) async fn send(&self, request: &Request) -> Outcome {
-        let mut builder = hyper::Request::builder()
-            .uri(request.path.as_str())
-            .header(HOST, self.host.clone());
-        builder = match request.method {
-            Method::Get => builder.method(hyper::Method::GET),
-            Method::Post => builder
-                .method(hyper::Method::POST)
-                .header(CONTENT_TYPE, "application/json"),
-        };
-        let body = Full::new(request.body.clone().unwrap_or_default());
-        let Ok(http_request) = builder.body(body) else {
+    /// Sends `request` on the worker's connection in `slot` (opening one
+    /// when there is none), reads the whole response, and says how it
+    /// ended. The connection is kept only after a complete exchange that
+    /// leaves it open. `timer` is the worker's one timeout timer, re-armed
+    /// here: the timeout counts from the send (connect included).
+    pub(crate) async fn send(
+        &self,
+        slot: &mut Option<Conn>,
+        timer: Pin<&mut Sleep>,
+        request: &Request,
+    ) -> Outcome {
+        if request
+            .path
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ')
+            || !request.path.starts_with('/')
+        {
             return Outcome::Other;
-        };
+        }
+        let mut timer = timer;
+        timer
+            .as_mut()
+            .reset(tokio::time::Instant::now() + self.timeout);
         let exchange = async {
-            let mut sender = match self.take_idle() {
-                Some(sender) => sender,
-                None => self.connect().await?,
+            let mut conn = match slot.take() {
+                Some(conn) if conn.usable().await => conn,
+                _ => self.connect().await?,
             };
-            sender.ready().await.map_err(|e| classify(&e))?;
-            let response = sender
-                .send_request(http_request)
+            let out = &mut conn.output;
+            out.clear();
+            out.extend_from_slice(match request.method {
+                Method::Get => b"GET ",
+                Method::Post => b"POST ",
+            });
+            out.extend_from_slice(request.path.as_bytes());
+            out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+            out.extend_from_slice(self.host.as_bytes());
+            out.extend_from_slice(b"\r\n");
+            if request.method == Method::Post {
+                let body = request.body.as_deref().unwrap_or_default();
+                out.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
+                out.extend_from_slice(body.len().to_string().as_bytes());
+                out.extend_from_slice(b"\r\n\r\n");
+                out.extend_from_slice(body);
+            } else {
+                out.extend_from_slice(b"\r\n");
+            }
+            conn.stream
+                .write_all(&conn.output)
                 .await
                 .map_err(|e| classify(&e))?;
-            let status = response.status().as_u16();
-            response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| classify(&e))?;
-            Ok::<_, Outcome>((Outcome::from_status(status), sender))
+            let (outcome, keep) = conn.read_response().await?;
+            Ok::<_, Outcome>((outcome, keep.then_some(conn)))
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(Ok((outcome, sender))) => {
-                if !sender.is_closed() {
-                    self.idle
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(sender);
-                }
+        let result = tokio::select! {
+            biased;
+            r = exchange => r,
+            () = timer => Err(Outcome::Timeout),
+        };
+        match result {
+            Ok((outcome, conn)) => {
+                *slot = conn;
                 outcome
             }
-            Ok(Err(outcome)) => outcome,
-            Err(_) => Outcome::Timeout,
+            Err(outcome) => outcome,
         }
     }
 }
@@ -162,4 +335,115 @@ pub(crate) fn classify(error: &(dyn std::error::Error + 'static)) -> Outcome {
         current = e.source();
     }
     Outcome::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::task::JoinHandle;
+
+    /// A one-connection server answering each request (up to its blank
+    /// line, plus `body` bytes for a POST) with the next canned response;
+    /// yields all it received.
+    async fn serve(responses: Vec<&'static [u8]>, body: usize) -> (String, JoinHandle<Vec<u8>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            for response in responses {
+                let start = seen.len();
+                let mut buf = [0u8; 1024];
+                loop {
+                    let text = &seen[start..];
+                    if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
+                        if !text.starts_with(b"POST") || text.len() >= end + 4 + body {
+                            break;
+                        }
+                    }
+                    let n = s.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "client closed early");
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                s.write_all(response).await.unwrap();
+            }
+            seen
+        });
+        (base, server)
+    }
+
+    #[tokio::test]
+    async fn frames_length_chunked_and_close_on_one_connection() {
+        let (base, server) = serve(
+            vec![
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\ntrailer: 1\r\n\r\n",
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil close",
+            ],
+            7,
+        )
+        .await;
+        let client = HttpClient::new(&base, Duration::from_secs(5)).unwrap();
+        let mut slot = None;
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let get = Request::get("t", "/a?b=1");
+        let post = Request {
+            op: "t".into(),
+            method: Method::Post,
+            path: "/p".into(),
+            body: Some(bytes::Bytes::from_static(b"{\"a\":1}")),
+        };
+        assert_eq!(
+            client.send(&mut slot, timer.as_mut(), &get).await,
+            Outcome::Ok
+        );
+        assert!(slot.is_some(), "kept alive");
+        assert_eq!(
+            client.send(&mut slot, timer.as_mut(), &post).await,
+            Outcome::Status5xx
+        );
+        assert_eq!(
+            client.send(&mut slot, timer.as_mut(), &get).await,
+            Outcome::Status4xx
+        );
+        assert!(slot.is_some(), "still the same connection");
+        // The last response ends at the close, and the connection is gone.
+        let last = tokio::spawn(async move {
+            let mut slot = slot;
+            let timer = tokio::time::sleep(Duration::ZERO);
+            tokio::pin!(timer);
+            let outcome = client.send(&mut slot, timer.as_mut(), &get).await;
+            (outcome, slot.is_none())
+        });
+        let seen = String::from_utf8(server.await.unwrap()).unwrap();
+        assert_eq!(last.await.unwrap(), (Outcome::Ok, true));
+        assert!(seen.starts_with("GET /a?b=1 HTTP/1.1\r\nhost: 127.0.0.1:"));
+        assert!(seen.contains("POST /p HTTP/1.1\r\nhost: 127.0.0.1:"));
+        assert!(
+            seen.contains("content-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}")
+        );
+        assert_eq!(seen.matches("GET /a?b=1").count(), 3);
+    }
+
+    #[tokio::test]
+    async fn times_out_and_drops_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let _server = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(s);
+        });
+        let client = HttpClient::new(&base, Duration::from_millis(100)).unwrap();
+        let mut slot = None;
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let outcome = client
+            .send(&mut slot, timer.as_mut(), &Request::get("t", "/"))
+            .await;
+        assert_eq!(outcome, Outcome::Timeout);
+        assert!(slot.is_none());
+    }
 }

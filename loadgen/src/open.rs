@@ -1,13 +1,16 @@
 //! The open model: requests arrive on an [`ArrivalSchedule`], whatever the
 //! target's latency, and each is timed from its intended send time.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, Notify};
 
-use crate::client::HttpClient;
-use crate::measure::{Key, Recorder};
+use crate::client::{Conn, HttpClient};
+use crate::measure::{InFlight, Key, Recorder};
+use crate::request::Request;
 use crate::run::{Model, RunOutput, StopCondition};
 use crate::sampler::Sampler;
 use crate::self_check::{CpuMeter, SelfCheck, ValidityLimits};
@@ -207,6 +210,8 @@ impl Pacing {
         let mut pacer = self.schedule.pacer();
         let mut intended_count = 0u64;
         let mut sent = 0u64;
+        let queue = Arc::new(Queue::default());
+        let mut workers = 0u64;
         let window = loop {
             let Some(offset) = pacer.next() else {
                 break self.schedule.duration().min(self.stop.max_duration);
@@ -227,28 +232,116 @@ impl Pacing {
                 self.recorder.record_dropped();
                 continue;
             }
-            let request = source.next_request();
-            let guard = self.recorder.in_flight();
-            let recorder = self.recorder.clone();
-            let client = Arc::clone(&self.client);
-            let phase = Arc::clone(&self.phase);
-            self.runtime.spawn(async move {
-                let _guard = guard;
-                recorder.record_send_lag(Instant::now().saturating_duration_since(intended));
-                let outcome = client.send(&request).await;
-                let key = Key {
-                    op: request.op,
-                    phase,
-                    outcome,
-                };
-                recorder.record(&key, intended.elapsed());
-            });
+            let job = Job {
+                intended,
+                request: source.next_request(),
+                _guard: self.recorder.in_flight(),
+            };
+            let waiting = queue.push(job);
+            // A due request never waits for a busy worker: when more are
+            // queued than workers are idle, another worker (connection)
+            // starts, up to one per request in flight.
+            if waiting > queue.idle.load(Ordering::Acquire) && workers < self.max_in_flight {
+                workers += 1;
+                self.runtime.spawn(worker(
+                    Arc::clone(&queue),
+                    Arc::clone(&self.client),
+                    self.recorder.clone(),
+                    Arc::clone(&self.phase),
+                ));
+            }
             sent += 1;
         };
+        queue.close();
         Paced {
             intended: intended_count,
             sent,
             window,
         }
+    }
+}
+
+/// One due request, in flight (counted against the cap) from the moment
+/// the pacer queues it until its latency is recorded.
+struct Job {
+    intended: Instant,
+    request: Request,
+    _guard: InFlight,
+}
+
+/// The due requests the pacer hands to the connection workers.
+#[derive(Default)]
+struct Queue {
+    jobs: Mutex<VecDeque<Job>>,
+    /// Wakes a worker waiting for a job (or all of them at the end).
+    ready: Notify,
+    /// Workers waiting for a job.
+    idle: AtomicUsize,
+    /// Set when the pacer is done: workers exit once the queue is empty.
+    closed: AtomicBool,
+}
+
+impl Queue {
+    /// Queues `job`, wakes a worker, and returns how many jobs wait.
+    fn push(&self, job: Job) -> usize {
+        let waiting = {
+            let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            jobs.push_back(job);
+            jobs.len()
+        };
+        self.ready.notify_one();
+        waiting
+    }
+
+    fn pop(&self) -> Option<Job> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.ready.notify_waiters();
+    }
+
+    /// The next job, waiting for one; `None` once closed and drained.
+    async fn next(&self) -> Option<Job> {
+        loop {
+            if let Some(job) = self.pop() {
+                return Some(job);
+            }
+            let notified = self.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(job) = self.pop() {
+                return Some(job);
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return None;
+            }
+            self.idle.fetch_add(1, Ordering::AcqRel);
+            notified.await;
+            self.idle.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// A connection worker: owns one keep-alive connection and one timeout
+/// timer, and sends due requests one after another, each timed from its
+/// intended send time.
+async fn worker(queue: Arc<Queue>, client: Arc<HttpClient>, recorder: Recorder, phase: Arc<str>) {
+    let mut conn: Option<Conn> = None;
+    let timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(timer);
+    while let Some(job) = queue.next().await {
+        recorder.record_send_lag(Instant::now().saturating_duration_since(job.intended));
+        let outcome = client.send(&mut conn, timer.as_mut(), &job.request).await;
+        let key = Key {
+            op: Arc::clone(&job.request.op),
+            phase: Arc::clone(&phase),
+            outcome,
+        };
+        recorder.record(&key, job.intended.elapsed());
     }
 }
