@@ -25,10 +25,25 @@ pub enum Journey {
     External,
     /// An operator polling `GET /health` then `GET /metrics`.
     Ops,
+    /// A probe calling `GET /health` alone (the "health check < 1 ms"
+    /// claim).
+    Health,
 }
 
 impl Journey {
-    /// The op name its requests are recorded under (`load_cached`, …).
+    /// Every journey.
+    pub const ALL: [Journey; 7] = [
+        Journey::LoadCached,
+        Journey::LoadCold,
+        Journey::Compile,
+        Journey::Bundle,
+        Journey::External,
+        Journey::Ops,
+        Journey::Health,
+    ];
+
+    /// The op name its requests are recorded under (`load_cached`, …),
+    /// also its name in scenario files and claims.
     pub fn name(self) -> &'static str {
         match self {
             Journey::LoadCached => "load_cached",
@@ -37,7 +52,19 @@ impl Journey {
             Journey::Bundle => "bundle",
             Journey::External => "external",
             Journey::Ops => "ops",
+            Journey::Health => "health",
         }
+    }
+
+    /// The journey called `name`, if any.
+    pub fn named(name: &str) -> Option<Journey> {
+        Journey::ALL.into_iter().find(|j| j.name() == name)
+    }
+}
+
+impl std::fmt::Display for Journey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -137,7 +164,7 @@ impl Workload {
                 Journey::LoadCached | Journey::LoadCold => self.modules.is_empty(),
                 Journey::Compile | Journey::Bundle => self.entries.is_empty(),
                 Journey::External => self.external_modules.is_empty(),
-                Journey::Ops => false,
+                Journey::Ops | Journey::Health => false,
             };
             if *weight > 0 && empty {
                 return bad(format!("`{}` has nothing to request", journey.name()));
@@ -200,6 +227,7 @@ impl Workload {
                 vec![Request::post_json(op, path, &json!({ "entry": entry }))]
             }
             Journey::Ops => vec![Request::get(op, "/health"), Request::get(op, "/metrics")],
+            Journey::Health => vec![Request::get(op, "/health")],
         }
     }
 
@@ -259,6 +287,26 @@ fn encode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_journey_is_found_by_its_name() {
+        for journey in Journey::ALL {
+            assert_eq!(Journey::named(journey.name()), Some(journey));
+            assert_eq!(journey.to_string(), journey.name());
+        }
+        assert_eq!(Journey::named("teleport"), None);
+    }
+
+    #[test]
+    fn the_health_journey_calls_health_alone() {
+        let w = Workload::new(vec![], vec![], vec![], 1)
+            .with_mix(vec![(Journey::Health, 1)])
+            .unwrap();
+        let requests = w.next_requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].path, "/health");
+    }
+
     use super::*;
 
     fn modules(n: usize) -> Vec<String> {

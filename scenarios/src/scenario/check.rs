@@ -378,7 +378,7 @@ fn journeys(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Vec<(Jou
                 "weight must be at least 1",
             ),
             None => {
-                let known: Vec<&str> = Journey::ALL.iter().map(|(n, _)| *n).collect();
+                let known: Vec<&str> = Journey::ALL.iter().map(|j| j.name()).collect();
                 c.at(
                     raw.span(),
                     format!("{path}.journeys"),

@@ -6,8 +6,9 @@ mod check;
 mod raw;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
+
+pub use somon_loadgen::Journey;
 
 use crate::Expectation;
 
@@ -106,60 +107,6 @@ pub struct Phase {
     pub duration: Duration,
     /// The load it applies.
     pub load: Load,
-}
-
-/// What a user or request does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Journey {
-    /// Loads of cached modules, Zipf popularity.
-    LoadCached,
-    /// Loads of modules never loaded before.
-    LoadCold,
-    /// Whole-graph compiles.
-    Compile,
-    /// Bundles of entries.
-    Bundle,
-    /// Loads of modules that import externals.
-    External,
-    /// An operator polling /health and /metrics.
-    Ops,
-    /// A probe calling /health alone (the "health check < 1 ms" claim).
-    Health,
-}
-
-impl Journey {
-    /// Every journey, as named in files.
-    pub const ALL: [(&'static str, Journey); 7] = [
-        ("load_cached", Journey::LoadCached),
-        ("load_cold", Journey::LoadCold),
-        ("compile", Journey::Compile),
-        ("bundle", Journey::Bundle),
-        ("external", Journey::External),
-        ("ops", Journey::Ops),
-        ("health", Journey::Health),
-    ];
-
-    /// The journey named `name`.
-    pub fn named(name: &str) -> Option<Journey> {
-        Journey::ALL
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, j)| *j)
-    }
-
-    /// Its name in files and claims.
-    pub fn name(self) -> &'static str {
-        Journey::ALL
-            .iter()
-            .find(|(_, j)| *j == self)
-            .map_or("", |(n, _)| n)
-    }
-}
-
-impl fmt::Display for Journey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// A load model: fixed users (closed), a fixed arrival rate (open), one
