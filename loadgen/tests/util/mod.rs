@@ -95,3 +95,51 @@ pub fn slow_target(delay: Duration) -> Slow {
     });
     Slow { addr, gate }
 }
+
+/// A platform-stall meter in the manner of jHiccup: a plain thread asks
+/// to sleep 1 ms over and over and keeps the worst oversleep. A shared VM
+/// that stops the process (steal time, a neighbour's burst) shows up here
+/// independently of the generator and the target, which tells a measuring
+/// error apart from a machine that really stalled.
+pub struct Hiccups {
+    worst_us: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Hiccups {
+    /// Starts metering.
+    pub fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let worst_us = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (worst_us, stop) = (worst_us.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let tick = Duration::from_millis(1);
+                while !stop.load(Ordering::Relaxed) {
+                    let before = Instant::now();
+                    // The sleep is the measuring instrument, not a wait.
+                    std::thread::sleep(tick);
+                    let over = before.elapsed().saturating_sub(tick);
+                    worst_us.fetch_max(over.as_micros() as u64, Ordering::Relaxed);
+                }
+            })
+        };
+        Self {
+            worst_us,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops metering and returns the worst stall seen.
+    pub fn finish(mut self) -> Duration {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        Duration::from_micros(self.worst_us.load(Ordering::Relaxed))
+    }
+}
