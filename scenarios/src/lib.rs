@@ -33,8 +33,11 @@
 //! ```
 
 mod claim;
+mod report;
 mod scenario;
 mod verdict;
+
+pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{

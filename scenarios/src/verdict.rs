@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use somon_loadgen::{interval_log, Key, RunOutput, Sample};
 
 use crate::{Claim, Cmp, Dependency, Expectation, Metric};
 
 /// One load phase as it ran.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PhaseRun {
     /// The phase's name.
     pub name: String,
@@ -21,7 +21,7 @@ pub struct PhaseRun {
 }
 
 /// A fault or action as it happened on the run clock.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaultEvent {
     /// Run-clock time.
     pub at: Duration,
@@ -33,7 +33,7 @@ pub struct FaultEvent {
 }
 
 /// Everything a run measured that claims are judged on.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RunRecord {
     /// The phases, in order.
     pub phases: Vec<PhaseRun>,
@@ -42,7 +42,7 @@ pub struct RunRecord {
 }
 
 /// The outcome of one claim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Outcome {
     /// The claim held.
@@ -54,10 +54,12 @@ pub enum Outcome {
 }
 
 /// A claim's verdict.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The claim's id.
     pub claim: String,
+    /// Which document and section states it.
+    pub source: String,
     /// The phase judged (`None`: the whole run).
     pub phase: Option<String>,
     /// PASS, FAIL or UNKNOWN.
@@ -122,6 +124,7 @@ pub fn judge(claim: &Claim, record: &RunRecord) -> Verdict {
     };
     Verdict {
         claim: claim.id.clone(),
+        source: claim.source.clone(),
         phase: claim.phase.clone(),
         outcome,
         expected: e.to_string(),
