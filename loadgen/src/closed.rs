@@ -16,7 +16,7 @@ use crate::request::{Method, Request};
 use crate::run::{Model, RunOutput, StopCondition};
 use crate::sampler::Sampler;
 use crate::self_check::{CpuMeter, SelfCheck, ValidityLimits};
-use crate::{Error, Outcome};
+use crate::{Error, Outcome, RunControl};
 
 /// Goose keeps a process-wide killswitch and Ctrl-C handler: one attack at
 /// a time.
@@ -75,6 +75,8 @@ pub struct ClosedModel {
     pub limits: ValidityLimits,
     /// Whether to poll the target's `/metrics` and breaker status.
     pub sample_target: bool,
+    /// Early stop and live intervals.
+    pub control: RunControl,
 }
 
 /// What every Goose user shares.
@@ -98,6 +100,7 @@ impl ClosedModel {
             phase: "main".to_owned(),
             limits: ValidityLimits::default(),
             sample_target: false,
+            control: RunControl::default(),
         }
     }
 
@@ -121,6 +124,7 @@ impl ClosedModel {
         }
         let _one = ONE_ATTACK.lock().await;
         let recorder = Recorder::new();
+        self.control.attach(&recorder);
         let shared = Arc::new(Shared {
             journeys,
             recorder: recorder.clone(),
@@ -138,9 +142,16 @@ impl ClosedModel {
         // Goose bounds the run by its run time; this watchdog also holds
         // the plan form to `max_duration`.
         let max_duration = self.stop.max_duration;
+        let control = self.control.clone();
         let watchdog = tokio::spawn(async move {
-            tokio::time::sleep(max_duration).await;
-            goose::trigger_killswitch("somon-loadgen: max duration reached");
+            tokio::select! {
+                _ = tokio::time::sleep(max_duration) => {
+                    goose::trigger_killswitch("somon-loadgen: max duration reached");
+                }
+                _ = control.cancelled() => {
+                    goose::trigger_killswitch("somon-loadgen: run cancelled");
+                }
+            }
         });
         let mut cpu = CpuMeter::start();
         let result = attack.execute().await;

@@ -29,6 +29,7 @@
 //! ```
 
 pub use closed::{ClosedModel, Users};
+pub use control::RunControl;
 pub use error::Error;
 pub use interval_log::{Interval, IntervalLogWriter};
 pub use journeys::{Journey, JourneySource, Workload};
@@ -46,6 +47,7 @@ pub use summary::Summary;
 
 mod client;
 mod closed;
+mod control;
 mod error;
 pub mod interval_log;
 mod journeys;

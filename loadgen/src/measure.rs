@@ -199,6 +199,7 @@ struct Closed {
     log: IntervalLogWriter,
     series: Vec<IntervalPoint>,
     dropped: u64,
+    live: Option<tokio::sync::mpsc::UnboundedSender<IntervalPoint>>,
 }
 
 struct Inner {
@@ -311,9 +312,15 @@ impl Recorder {
                     log: IntervalLogWriter::new(wall),
                     series: Vec::new(),
                     dropped: 0,
+                    live: None,
                 }),
             }),
         }
+    }
+
+    /// Sends every interval closed from now on to `live` as well.
+    pub fn set_live(&self, live: tokio::sync::mpsc::UnboundedSender<IntervalPoint>) {
+        lock(&self.inner.closed).live = Some(live);
     }
 
     /// The instant the run clock started.
@@ -428,6 +435,10 @@ impl Recorder {
         }
         merge_into(&mut closed.send_lag, &lag);
         closed.dropped += dropped;
+        if let Some(live) = &closed.live {
+            // A watcher that went away does not stop the run.
+            let _ = live.send(point.clone());
+        }
         closed.series.push(point);
         closed.last_tick = now;
     }

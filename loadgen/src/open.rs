@@ -14,7 +14,7 @@ use crate::request::Request;
 use crate::run::{Model, RunOutput, StopCondition};
 use crate::sampler::Sampler;
 use crate::self_check::{CpuMeter, SelfCheck, ValidityLimits};
-use crate::{ArrivalSchedule, Error, RequestSource, Summary};
+use crate::{ArrivalSchedule, Error, RequestSource, RunControl, Summary};
 
 /// An open-model run: who to hit, on what schedule, within which bounds.
 ///
@@ -50,6 +50,8 @@ pub struct OpenModel {
     pub limits: ValidityLimits,
     /// Whether to poll the target's `/metrics` and breaker status.
     pub sample_target: bool,
+    /// Early stop and live intervals.
+    pub control: RunControl,
 }
 
 /// What the pacer thread did.
@@ -72,6 +74,7 @@ impl OpenModel {
             phase: "main".to_owned(),
             limits: ValidityLimits::default(),
             sample_target: false,
+            control: RunControl::default(),
         }
     }
 
@@ -95,6 +98,7 @@ impl OpenModel {
         }
         let client = Arc::new(HttpClient::new(&self.base_url, self.timeout)?);
         let recorder = Recorder::new();
+        self.control.attach(&recorder);
         let (stop_tx, stop_rx) = watch::channel(false);
         let ticker = recorder.spawn_ticker(stop_rx.clone());
         let sampler = self
@@ -111,6 +115,7 @@ impl OpenModel {
             recorder: recorder.clone(),
             client,
             runtime: tokio::runtime::Handle::current(),
+            control: self.control.clone(),
         };
         std::thread::Builder::new()
             .name("loadgen-pacer".into())
@@ -199,9 +204,23 @@ struct Pacing {
     recorder: Recorder,
     client: Arc<HttpClient>,
     runtime: tokio::runtime::Handle,
+    control: RunControl,
 }
 
 impl Pacing {
+    /// Sleeps until `when`, in slices short enough that a cancellation is
+    /// seen within 50 ms even at low rates.
+    fn wait_until(&self, when: Instant) {
+        const SLICE: Duration = Duration::from_millis(50);
+        loop {
+            let now = Instant::now();
+            if now >= when || self.control.is_cancelled() {
+                return;
+            }
+            std::thread::sleep((when - now).min(SLICE));
+        }
+    }
+
     /// Sends each request at its intended time; when behind, sends every
     /// due request at once (no request is skipped for being late — its
     /// lateness counts in its latency).
@@ -225,7 +244,10 @@ impl Pacing {
             let intended = start + offset;
             let now = Instant::now();
             if intended > now {
-                std::thread::sleep(intended - now);
+                self.wait_until(intended);
+            }
+            if self.control.is_cancelled() {
+                break start.elapsed().min(offset);
             }
             intended_count += 1;
             if self.recorder.in_flight_now() >= self.max_in_flight {

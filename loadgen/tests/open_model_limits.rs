@@ -31,3 +31,29 @@ async fn request_ceiling_stops_first_and_cap_drops() {
     assert!(run.elapsed < Duration::from_secs(3));
     assert!(!run.validity.is_valid());
 }
+
+/// A cancelled run stops sending, lets what is in flight finish, and still
+/// returns its record; the live channel saw the intervals as they closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_cuts_the_run_short_and_keeps_the_record() {
+    let target = util::slow_target(Duration::from_millis(5));
+    let schedule = ArrivalSchedule::constant(100.0, Duration::from_secs(60)).unwrap();
+    let stop = StopCondition::new(Duration::from_secs(60), 6_000).unwrap();
+    let (tx, mut live) = tokio::sync::mpsc::unbounded_channel();
+    let mut model = OpenModel::new(&target.base(), schedule, stop);
+    model.control = somon_loadgen::RunControl::new().with_live(tx);
+    let control = model.control.clone();
+    // Cancel once the first one-second interval has been reported.
+    let watcher = tokio::spawn(async move {
+        let first = live.recv().await.expect("an interval");
+        control.cancel();
+        first
+    });
+    let run = model.run(Request::get("slow", "/")).await.unwrap();
+    let first = watcher.await.unwrap();
+    assert!(first.requests > 0, "{first:?}");
+    assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+    assert!(run.requests >= first.requests && run.requests < 2_000, "{}", run.requests);
+    assert_eq!(run.errors.total(), 0);
+    assert_eq!(run.self_check.sent, run.requests);
+}
