@@ -14,6 +14,8 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod run;
+
 /// Exit code for bad input: usage, unreadable scenario, failing module.
 const EXIT_INPUT: u8 = 2;
 
@@ -46,6 +48,23 @@ enum Command {
     Check {
         /// The scenario file.
         file: PathBuf,
+    },
+    /// Run a scenario: verdicts on stdout, files in the run directory.
+    /// Exit 0 all PASS, 1 a claim FAILED, 2 bad scenario, 3 run invalid,
+    /// cut short or a verdict UNKNOWN.
+    Run {
+        /// The scenario file.
+        scenario: PathBuf,
+        #[command(flatten)]
+        flags: run::RunFlags,
+    },
+    /// The CI gate: run the quick suite (exit codes as `run`).
+    Gate {
+        /// The gate suite.
+        #[arg(long, default_value = "ci/quick.toml")]
+        suite: PathBuf,
+        #[command(flatten)]
+        flags: run::RunFlags,
     },
 }
 
@@ -107,6 +126,10 @@ fn main() -> ExitCode {
         Command::Bundle(args) => run_bundle(args),
         Command::Check { file } => run_check(&file),
         Command::Scenarios { dir } => run_scenarios(&dir),
+        Command::Run { scenario, flags } => {
+            return ExitCode::from(run::run_scenario(&scenario, &flags));
+        }
+        Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,

@@ -120,6 +120,9 @@ fn start(program: &str, args: &[String]) -> Result<(Child, Arc<Output>)> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
+        // Its own process group: a terminal's Ctrl-C reaches the harness,
+        // which decides when the target stops (after a partial report).
+        .process_group(0)
         .spawn()
         .map_err(|source| Error::Spawn {
             program: program.to_owned(),

@@ -37,6 +37,7 @@ pub use measure::{
     new_histogram, ErrorCounts, InFlight, IntervalPoint, Key, KeySummary, Measurement, Outcome,
     Recorder, MAX_LATENCY_MICROS, SIGNIFICANT_DIGITS,
 };
+pub use observe::observe;
 pub use open::OpenModel;
 pub use request::{Method, Request, RequestSource};
 pub use run::{Model, RunOutput, StopCondition};
@@ -52,6 +53,7 @@ mod error;
 pub mod interval_log;
 mod journeys;
 mod measure;
+mod observe;
 mod open;
 mod request;
 mod run;

@@ -60,6 +60,8 @@ pub enum Model {
     Open,
     /// Fixed users (Goose).
     Closed,
+    /// No load: the target is only watched (recovery waits, steady state).
+    Idle,
 }
 
 /// The record of one run: per-key summaries, the interval log, the time

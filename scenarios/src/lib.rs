@@ -16,7 +16,9 @@
 //!   PASS, FAIL or UNKNOWN with the measured value, the sample count and the
 //!   evidence.
 //!
-//! The orchestrator that produces run records is not written yet.
+//! - [`execute`], the orchestrator: target, corpus, fake registry and
+//!   fault proxy, steady state, phases under the fault timeline, rollback,
+//!   verdicts — a [`RunReport`] even when the run is cut short.
 //!
 //! ```
 //! use std::time::Duration;
@@ -34,9 +36,11 @@
 
 mod claim;
 mod report;
+mod run;
 mod scenario;
 mod verdict;
 
+pub use run::{execute, RunError, RunOptions, SpawnCommand};
 pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};

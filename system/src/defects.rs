@@ -26,7 +26,8 @@ pub enum Defect {
     BreakerNeverTrips,
     /// An open circuit breaker never lets a trial call through.
     BreakerStuckOpen,
-    /// 1 % of cache hits take 150 ms longer.
+    /// 1 % of cache hits take 150 ms longer, stalling the worker thread
+    /// that serves them (as a synchronous step on an event loop would).
     SlowHits,
     /// Every load holds one global lock: loads do not scale.
     GlobalLock,

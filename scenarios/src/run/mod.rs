@@ -1,0 +1,333 @@
+//! The orchestrator: from a checked [`Scenario`] to a [`RunReport`].
+//!
+//! Order of a run: generate the corpus; start the fake registry and its
+//! fault proxy (when the corpus has externals or a fault needs them); start
+//! the target pointed at them and wait until it is ready; check the steady
+//! state; run the phases back to back while the fault timeline runs on the
+//! same clock and the target is sampled; roll every fault back; check the
+//! steady state again; judge every claim. Ctrl-C (a cancelled
+//! [`RunControl`]), an abort condition, or the target dying still produce a
+//! report — partial, with the reason, and never a PASS it did not earn.
+
+mod faults;
+mod manifest;
+mod phase;
+mod setup;
+mod steady;
+mod target;
+mod watch;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use somon_chaos::{Operator, RunClock, Targets};
+use somon_loadgen::{RunControl, ValidityLimits};
+
+pub use target::SpawnCommand;
+
+use crate::{
+    judge, Outcome, PhaseRun, PhaseValidity, RunRecord, RunReport, RunStatus, Scenario, Target,
+    Verdict,
+};
+use target::{RunningTarget, TargetSetup};
+use watch::{StopReason, Stopped};
+
+/// How long a target may take to answer `/ready`.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A run that could not start (nothing was measured).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The options contradict the scenario.
+    #[error("{0}")]
+    Usage(String),
+    /// Preparing the corpus, registry or workload failed.
+    #[error("setting up the run: {0}")]
+    Setup(String),
+    /// The target could not be started or never became ready.
+    #[error("target: {0}")]
+    Target(String),
+    /// The load generator rejected a phase.
+    #[error("load: {0}")]
+    Load(String),
+}
+
+/// How to run a scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The scenario file (for the manifest).
+    pub file: Option<PathBuf>,
+    /// Run against this URL instead of the scenario's target.
+    pub target_url: Option<String>,
+    /// How to start a `spawn` target; without it a `spawn` scenario runs
+    /// the reference system embedded instead (tests).
+    pub spawn: Option<SpawnCommand>,
+    /// Defect twins to switch on in a target this run starts (SPEC §8).
+    pub defects: Vec<String>,
+    /// Scratch directory: the corpus and the target's config go here.
+    pub work_dir: PathBuf,
+    /// Cancelling it (Ctrl-C) ends the run early with a partial report.
+    pub control: RunControl,
+    /// Versions to put in the manifest (`somon-verify`, …).
+    pub versions: BTreeMap<String, String>,
+    /// When a phase's generator counts as having kept up (SPEC §4).
+    pub limits: ValidityLimits,
+}
+
+/// Runs `scenario` and judges its claims.
+///
+/// # Errors
+/// [`RunError`] when the run cannot start: bad options, a corpus or
+/// registry that cannot be set up, a target that never gets ready. Once the
+/// target is ready every ending — complete, interrupted, aborted, crashed —
+/// is a [`RunReport`].
+pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
+    let began = Instant::now();
+    let (kind, config) = match (&options.target_url, &scenario.target) {
+        (Some(url), _) | (None, Target::Url(url)) => (TargetKind::Url(url.clone()), None),
+        (None, Target::Embedded { config }) => (TargetKind::Embedded, Some(config)),
+        (None, Target::Spawn { config }) if options.spawn.is_some() => {
+            (TargetKind::Spawn, Some(config))
+        }
+        (None, Target::Spawn { config }) => (TargetKind::Embedded, Some(config)),
+    };
+    if matches!(kind, TargetKind::Url(_)) && !options.defects.is_empty() {
+        return Err(RunError::Usage(
+            "--defect needs a target this run starts (embedded or spawn), not a URL".into(),
+        ));
+    }
+    let mut manifest = manifest::build(
+        scenario,
+        options.file.as_deref(),
+        kind.describe(),
+        &options.defects,
+        &options.versions,
+    );
+    std::fs::create_dir_all(&options.work_dir).map_err(|e| {
+        RunError::Setup(format!("creating {}: {e}", options.work_dir.display()))
+    })?;
+
+    let ours = !matches!(kind, TargetKind::Url(_));
+    let corpus_dir = options.work_dir.join("corpus");
+    let modules = if ours {
+        setup::corpus(&corpus_dir, &scenario.corpus, scenario.seed)?
+    } else {
+        setup::Modules::default()
+    };
+    let registry = if ours
+        && (!modules.externals.is_empty() || faults::needs_registry(&scenario.faults))
+    {
+        Some(setup::Registry::start(&modules.externals, scenario.seed).await?)
+    } else {
+        None
+    };
+    let no_config = BTreeMap::new();
+    let target_setup = TargetSetup {
+        root: &corpus_dir,
+        config: config.unwrap_or(&no_config),
+        externals: &modules.externals,
+        registry: registry.as_ref().map(setup::Registry::url),
+        defects: &options.defects,
+        work_dir: &options.work_dir,
+    };
+    let target = match &kind {
+        TargetKind::Url(url) => RunningTarget::url(url),
+        TargetKind::Embedded => RunningTarget::embedded(&target_setup)?,
+        TargetKind::Spawn => {
+            let command = options.spawn.as_ref().expect("checked above");
+            RunningTarget::spawn(command, &target_setup).await?
+        }
+    };
+    if let Err(e) = target.wait_until_ready(READY_TIMEOUT).await {
+        target.stop().await;
+        return Err(e);
+    }
+    tracing::info!(scenario = %scenario.name, target = %target.base, "target ready");
+
+    let mut report = method(scenario, options, &target, registry.as_ref(), &modules).await;
+    target.stop().await;
+    manifest.wall_time = began.elapsed();
+    report.manifest = manifest;
+    Ok(report)
+}
+
+/// Where the target comes from, after `--target` is applied.
+enum TargetKind {
+    Embedded,
+    Spawn,
+    Url(String),
+}
+
+impl TargetKind {
+    fn describe(&self) -> String {
+        match self {
+            TargetKind::Embedded => "embedded".into(),
+            TargetKind::Spawn => "spawn".into(),
+            TargetKind::Url(url) => url.clone(),
+        }
+    }
+}
+
+/// Steady state, phases under the fault timeline, rollback, steady state,
+/// verdicts.
+async fn method(
+    scenario: &Scenario,
+    options: &RunOptions,
+    target: &RunningTarget,
+    registry: Option<&setup::Registry>,
+    modules: &setup::Modules,
+) -> RunReport {
+    let stopped = Stopped::default();
+    let (live_tx, live_rx) = tokio::sync::mpsc::unbounded_channel();
+    let control = options.control.clone().with_live(live_tx);
+    let cx = phase::PhaseContext {
+        base: &target.base,
+        modules,
+        zipf: scenario.corpus.zipf,
+        seed: scenario.seed,
+        control: &control,
+        limits: &options.limits,
+    };
+    let mut report = RunReport {
+        manifest: Default::default(),
+        status: RunStatus::Completed,
+        reason: None,
+        validity: Vec::new(),
+        steady_state: Vec::new(),
+        verdicts: Vec::new(),
+        record: RunRecord::default(),
+        history: Vec::new(),
+    };
+
+    let before = steady::check(scenario, "before", &cx).await;
+    let hypothesis_held = before.iter().all(|v| v.outcome != Outcome::Fail);
+    report.steady_state.extend(before);
+    if !hypothesis_held {
+        report.status = RunStatus::SteadyStateFailed;
+        report.reason = Some("the steady-state hypothesis did not hold before the method".into());
+        return report;
+    }
+
+    let clock = RunClock::new();
+    let mut targets = Targets::default().with_operator(Operator::new(&target.base, None));
+    if let Some(r) = registry {
+        targets = targets
+            .with_registry(r.registry.control())
+            .with_proxy(r.proxy.control());
+    }
+    let mut crash_watch = None;
+    if let Some((child, process)) = &target.child {
+        targets = targets.with_process(child.clone(), process.clone());
+        crash_watch = Some(watch::spawn_crash_watch(
+            child.clone(),
+            scenario.faults.clone(),
+            clock.clone(),
+            options.control.clone(),
+            stopped.clone(),
+        ));
+    }
+    // The watchers hold the caller's control (same cancellation, no live
+    // sender), so the live channel is only the phases'.
+    let abort_watch = watch::spawn_abort_watch(
+        live_rx,
+        scenario.abort.clone(),
+        options.control.clone(),
+        stopped.clone(),
+    );
+    let timeline = faults::timeline(&scenario.faults).start(clock.clone(), targets);
+
+    for phase in &scenario.phases {
+        if control.is_cancelled() {
+            break;
+        }
+        let start = clock.elapsed();
+        tracing::info!(phase = %phase.name, planned = ?phase.duration, at = ?start, "phase starts");
+        match phase::run(phase, &cx).await {
+            Ok(output) => report.record.phases.push(PhaseRun {
+                name: phase.name.clone(),
+                start,
+                output,
+            }),
+            Err(e) => stopped.stop(&control, StopReason::Failure, e.to_string()),
+        }
+    }
+    let history = timeline.stop().events();
+    abort_watch.abort();
+    if let Some(task) = crash_watch {
+        task.abort();
+    }
+
+    match stopped.get() {
+        Some((reason, why)) => {
+            report.status = match reason {
+                StopReason::Abort | StopReason::Failure => RunStatus::Aborted,
+                StopReason::Crash => RunStatus::TargetCrashed,
+            };
+            report.reason = Some(why);
+        }
+        None if options.control.is_cancelled() => {
+            report.status = RunStatus::Interrupted;
+            report.reason = Some(format!(
+                "interrupted (Ctrl-C) at {:.1} s of the method",
+                clock.elapsed().as_secs_f64()
+            ));
+        }
+        None => {}
+    }
+    report.record.faults = faults::fault_events(&history, &modules.externals);
+    report.history = history;
+
+    if report.status.is_complete() && !faults::terminated_by(&scenario.faults, clock.elapsed()) {
+        let fresh = RunControl::new();
+        let cx = phase::PhaseContext {
+            control: &fresh,
+            ..cx
+        };
+        report.steady_state.extend(steady::check(scenario, "after", &cx).await);
+    }
+
+    report.validity = report
+        .record
+        .phases
+        .iter()
+        .map(|p| PhaseValidity {
+            phase: p.name.clone(),
+            valid: p.output.validity.is_valid(),
+            reasons: match &p.output.validity {
+                somon_loadgen::Validity::Valid => Vec::new(),
+                somon_loadgen::Validity::Invalid { reasons } => reasons.clone(),
+            },
+        })
+        .collect();
+    report.verdicts = scenario
+        .claims
+        .iter()
+        .chain(&scenario.alerts)
+        .map(|claim| earned(judge(claim, &report.record), &report))
+        .collect();
+    report
+}
+
+/// A PASS stands only on phases whose generator kept up (SPEC §4: a run
+/// whose generator was the bottleneck is never PASS).
+fn earned(mut verdict: Verdict, report: &RunReport) -> Verdict {
+    if verdict.outcome != Outcome::Pass {
+        return verdict;
+    }
+    let invalid: Vec<&PhaseValidity> = report
+        .validity
+        .iter()
+        .filter(|v| !v.valid && verdict.phase.as_ref().is_none_or(|p| *p == v.phase))
+        .collect();
+    if let Some(first) = invalid.first() {
+        verdict.outcome = Outcome::Unknown;
+        verdict.evidence = format!(
+            "{}; but phase {} is INVALID ({}), so it cannot pass",
+            verdict.evidence,
+            first.phase,
+            first.reasons.join("; ")
+        );
+    }
+    verdict
+}

@@ -1,0 +1,159 @@
+//! `somon-verify run SCENARIO` and `somon-verify gate`: check the scenario,
+//! run it, write the run directory, print the verdicts, and map the result
+//! to an exit code (SPEC §7).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use somon_loadgen::RunControl;
+use somon_scenarios::{exit, execute, RunError, RunOptions, Scenario, SpawnCommand};
+
+/// Flags shared by `run` and `gate`.
+#[derive(clap::Args)]
+pub(crate) struct RunFlags {
+    /// Run against this HTTP service instead of the scenario's target.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// Switch on a defect twin in the target this run starts (SPEC §8;
+    /// repeatable). For proving a claim check can fail.
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<String>,
+    /// Run the reference system inside this process instead of as a child
+    /// process (faster to start; load and target then share a process).
+    #[arg(long)]
+    embedded: bool,
+    /// Directory for the run's files (default `reports/out/<utc>-<scenario>`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print verdicts.json on standard output instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the scenario in `file` and returns the process exit code.
+pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> u8 {
+    init_logging();
+    let scenario = match read(file) {
+        Ok(scenario) => scenario,
+        Err(message) => {
+            eprintln!("{message}");
+            return exit::USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::INCONCLUSIVE;
+        }
+    };
+    match runtime.block_on(run_async(file, &scenario, flags)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::INCONCLUSIVE
+        }
+    }
+}
+
+async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow::Result<u8> {
+    let control = RunControl::new();
+    // Installed before any Goose attack: Goose's own Ctrl-C handler then
+    // finds ours in place and stands down, so the first Ctrl-C ends the
+    // run with a partial report instead of Goose's summary.
+    watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
+    let scratch = tempfile::Builder::new()
+        .prefix("somon-verify-")
+        .tempdir()
+        .context("creating a scratch directory")?;
+    let spawn = if flags.embedded {
+        None
+    } else {
+        let program = std::env::current_exe().context("finding this executable")?;
+        Some(SpawnCommand {
+            program,
+            args: vec!["serve".into()],
+        })
+    };
+    let options = RunOptions {
+        file: Some(file.to_path_buf()),
+        target_url: flags.target.clone(),
+        spawn,
+        defects: flags.defects.clone(),
+        work_dir: scratch.path().to_path_buf(),
+        control,
+        versions: [("somon-verify".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
+    };
+    eprintln!(
+        "running {} ({:?} of phases) …",
+        scenario.name,
+        scenario.duration()
+    );
+    let report = match execute(scenario, &options).await {
+        Ok(report) => report,
+        Err(e @ RunError::Usage(_)) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let dir = flags.out.clone().unwrap_or_else(|| {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        PathBuf::from("reports/out").join(format!("{stamp}-{}", scenario.name))
+    });
+    somon_reports::write_run_dir(&dir, &report)
+        .with_context(|| format!("writing the run directory {}", dir.display()))?;
+    if flags.json {
+        let verdicts = std::fs::read_to_string(dir.join("verdicts.json"))
+            .context("reading back verdicts.json")?;
+        println!("{verdicts}");
+    } else {
+        use std::io::IsTerminal as _;
+        print!(
+            "{}",
+            somon_reports::verdict_table(&report, std::io::stdout().is_terminal())
+        );
+    }
+    eprintln!("run directory: {}", dir.display());
+    Ok(report.exit_code())
+}
+
+/// The scenario in `file`, or every problem with `file:line:col`.
+fn read(file: &Path) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("error: reading {}: {e}", file.display()))?;
+    Scenario::from_toml(file, &text).map_err(|e| e.to_string())
+}
+
+/// First Ctrl-C: cancel the run (it finishes with a partial report).
+/// Second: leave at once.
+fn watch_ctrl_c(control: RunControl) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupts = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        if interrupts.recv().await.is_some() {
+            eprintln!("\ninterrupted: stopping the load and writing a partial report (Ctrl-C again to quit at once)");
+            control.cancel();
+        }
+        if interrupts.recv().await.is_some() {
+            std::process::exit(130);
+        }
+    });
+    Ok(())
+}
+
+/// Progress and warnings on standard error; `RUST_LOG` overrides. Also
+/// takes the `log` facade, before Goose would install its own logger.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,somon_scenarios=info,goose=error")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
