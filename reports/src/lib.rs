@@ -1,0 +1,53 @@
+//! Turns a finished (or cut-short) run into the artefacts people and CI
+//! read (SPEC §6): [`write_run_dir`] writes `verdicts.json`, `record.json`,
+//! `summary.md`, `junit.xml` and `events.jsonl` into the run's directory,
+//! and [`verdict_table`] renders the table printed at the end of a run.
+//!
+//! Both take a [`RunReport`](somon_scenarios::RunReport) from
+//! `somon-scenarios` and compute nothing about the run: the verdicts, the
+//! tally and the exit code come from there, this crate only renders them.
+//! Charts and the HTML report are not written yet.
+//!
+//! ```
+//! use somon_scenarios::{Manifest, Outcome, RunRecord, RunReport, RunStatus, Verdict};
+//!
+//! let report = RunReport {
+//!     manifest: Manifest { scenario: "smoke".into(), ..Manifest::default() },
+//!     status: RunStatus::Completed,
+//!     reason: None,
+//!     validity: vec![],
+//!     steady_state: vec![],
+//!     verdicts: vec![Verdict {
+//!         claim: "p99-cached".into(),
+//!         source: "README.md §Performance".into(),
+//!         phase: Some("steady".into()),
+//!         outcome: Outcome::Pass,
+//!         expected: "p99(load_cached) < 100ms".into(),
+//!         measured: Some(0.012),
+//!         samples: 12_000,
+//!         evidence: "12000 requests of load_cached".into(),
+//!     }],
+//!     record: RunRecord::default(),
+//!     history: vec![],
+//! };
+//! let table = somon_reports::verdict_table(&report, false);
+//! assert!(table.contains("PASS     p99-cached  steady  p99(load_cached) < 100ms  12.000 ms"));
+//! assert!(table.ends_with("1 PASS, 0 FAIL, 0 UNKNOWN — run VALID, completed\n"));
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! somon_reports::write_run_dir(dir.path(), &report).unwrap();
+//! assert!(dir.path().join("junit.xml").is_file());
+//! ```
+
+pub use run_dir::write_run_dir;
+pub use table::verdict_table;
+
+mod format;
+mod json;
+mod junit;
+mod markdown;
+mod run_dir;
+mod table;
+
+#[cfg(test)]
+mod fixture;
