@@ -86,6 +86,7 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
         work_dir: scratch.path().to_path_buf(),
         control,
         versions: [("somon-verify".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
+        limits: Default::default(),
     };
     eprintln!(
         "running {} ({:?} of phases) …",
@@ -128,18 +129,25 @@ fn read(file: &Path) -> Result<Scenario, String> {
     Scenario::from_toml(file, &text).map_err(|e| e.to_string())
 }
 
-/// First Ctrl-C: cancel the run (it finishes with a partial report).
-/// Second: leave at once.
+/// First Ctrl-C (or SIGTERM, as CI cancels a job): cancel the run; it
+/// finishes with a partial report and stops its target. Second: leave at
+/// once.
 fn watch_ctrl_c(control: RunControl) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupts = signal(SignalKind::interrupt())?;
+    let mut terminations = signal(SignalKind::terminate())?;
     tokio::spawn(async move {
-        if interrupts.recv().await.is_some() {
-            eprintln!("\ninterrupted: stopping the load and writing a partial report (Ctrl-C again to quit at once)");
-            control.cancel();
-        }
-        if interrupts.recv().await.is_some() {
-            std::process::exit(130);
+        for round in 0..2 {
+            tokio::select! {
+                _ = interrupts.recv() => {}
+                _ = terminations.recv() => {}
+            }
+            if round == 0 {
+                eprintln!("\ninterrupted: stopping the load and writing a partial report (Ctrl-C again to quit at once)");
+                control.cancel();
+            } else {
+                std::process::exit(130);
+            }
         }
     });
     Ok(())
@@ -154,6 +162,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

@@ -114,7 +114,18 @@ impl std::fmt::Debug for ChildTarget {
 }
 
 fn start(program: &str, args: &[String]) -> Result<(Child, Arc<Output>)> {
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the hook runs in the forked child before exec and only makes
+    // one async-signal-safe system call (prctl).
+    unsafe {
+        // The child has its own process group (below), so it would outlive a
+        // harness that is killed outright; the kernel kills it instead.
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -13,7 +13,12 @@ use crate::Summary;
 pub struct ValidityLimits {
     /// Lowest achieved ÷ intended rate, in `[0, 1]` (default 0.95).
     pub min_rate_ratio: f64,
-    /// Highest p99 send lag (default 10 ms).
+    /// Highest p99 send lag (default 50 ms). The lag is inside every
+    /// latency (each is timed from its intended send time), so a lagging
+    /// generator can only make latencies look worse, never better; what
+    /// this catches is a generator falling behind its schedule, whose lag
+    /// grows without bound. Scheduling noise on a busy 2-core box shared
+    /// with the target reaches 10–20 ms and must not void a run.
     pub max_send_lag_p99: Duration,
     /// Highest generator CPU as a fraction of all cores (default 0.9).
     pub max_cpu_fraction: f64,
@@ -25,7 +30,7 @@ impl Default for ValidityLimits {
     fn default() -> ValidityLimits {
         ValidityLimits {
             min_rate_ratio: 0.95,
-            max_send_lag_p99: Duration::from_millis(10),
+            max_send_lag_p99: Duration::from_millis(50),
             max_cpu_fraction: 0.9,
             no_drops: true,
         }

@@ -372,6 +372,29 @@ fn breaker_time(
     let states: Vec<(Duration, &str)> = samples(phases, "/circuit-breakers/status")
         .filter_map(|(at, b)| Some((at, b["breakers"][name.as_str()]["state"].as_str()?)))
         .collect();
+    if !opening {
+        // A recovery needs something to recover from: the breaker must have
+        // left `closed` while the fault was on.
+        let applied = record
+            .faults
+            .iter()
+            .filter(|f| f.hits == hits && f.applied && f.at <= event.at)
+            .map(|f| f.at)
+            .next_back()
+            .unwrap_or_default();
+        let tripped = states
+            .iter()
+            .any(|(at, state)| *at >= applied && *at <= event.at && *state != "closed");
+        if !tripped {
+            return Measured::unknown(
+                0,
+                format!(
+                    "the breaker of {name} never opened during the fault ({} samples): nothing to recover from",
+                    states.len()
+                ),
+            );
+        }
+    }
     let after: Vec<&(Duration, &str)> = states.iter().filter(|(at, _)| *at >= event.at).collect();
     match after.iter().find(|(_, state)| *state == wanted) {
         Some((at, _)) => {

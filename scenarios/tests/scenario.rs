@@ -186,6 +186,31 @@ fn process_faults_need_a_target_the_run_starts() {
     );
 }
 
+#[test]
+fn each_process_fault_kind_is_its_own_fault() {
+    for (kind, fault) in [
+        ("process-pause", Fault::ProcessPause),
+        ("process-kill", Fault::ProcessKill),
+        ("process-terminate", Fault::ProcessTerminate),
+    ] {
+        let text = format!(
+            "name = \"x\"\n[target]\nkind = \"spawn\"\n[[phases]]\nname = \"a\"\nduration = \"10s\"\n\
+             load = {{ model = \"idle\" }}\n[[faults]]\nat = \"1s\"\nkind = \"{kind}\"\n"
+        );
+        assert_eq!(check(&text).unwrap().faults[0].fault, fault, "{kind}");
+    }
+}
+
+#[test]
+fn abort_conditions_watch_the_overall_error_rate() {
+    let text = "name = \"x\"\n[[phases]]\nname = \"a\"\nduration = \"10s\"\nload = { model = \"idle\" }\n\
+                [abort]\nwhen = [\"error_rate > 50% for 10s\", \"p99(load_cached) > 1s\"]\n";
+    let message = check(text).unwrap_err();
+    assert!(message.contains("x.toml:6:"), "{message}");
+    assert!(message.contains("abort.when[1]"), "{message}");
+    assert!(!message.contains("abort.when[0]"), "{message}");
+}
+
 proptest! {
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,200}") {

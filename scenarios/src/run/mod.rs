@@ -269,7 +269,7 @@ async fn method(
         None if options.control.is_cancelled() => {
             report.status = RunStatus::Interrupted;
             report.reason = Some(format!(
-                "interrupted (Ctrl-C) at {:.1} s of the method",
+                "interrupted (Ctrl-C or SIGTERM) at {:.1} s of the method",
                 clock.elapsed().as_secs_f64()
             ));
         }

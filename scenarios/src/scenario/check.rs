@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::raw::{RawClaim, RawFault, RawLoad, RawScenario, RawTarget};
 use super::{Claim, CorpusShape, Fault, FaultStep, Journey, Load, Phase, Scenario, Target};
-use crate::{parse_duration, Expectation};
+use crate::{parse_duration, Expectation, Metric};
 
 /// One problem in a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +214,21 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
         .when
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| c.expectation(p, &format!("abort.when[{i}]")))
+        .filter_map(|(i, p)| {
+            let path = format!("abort.when[{i}]");
+            let e = c.expectation(p, &path)?;
+            // Abort conditions are watched live, on the one-second
+            // intervals the generator reports while it runs.
+            if e.metric != (Metric::ErrorRate { journey: None }) {
+                c.at(
+                    p.span(),
+                    path,
+                    "an abort condition watches the overall error_rate (e.g. `error_rate > 50% for 10s`)",
+                );
+                return None;
+            }
+            Some(e)
+        })
         .collect();
     let mut ids = BTreeSet::new();
     let claims = claims(c, &raw.claims, "claims", &names, &mut ids, false);
@@ -549,10 +563,10 @@ fn fault(
                     );
                     return None;
                 }
-                Some(if kind == "process-pause" {
-                    Fault::ProcessPause
-                } else {
-                    Fault::ProcessKill
+                Some(match kind {
+                    "process-pause" => Fault::ProcessPause,
+                    "process-kill" => Fault::ProcessKill,
+                    _ => Fault::ProcessTerminate,
                 })
             }
             "config-patch" => need(c, f.patch.is_some(), "a patch table").then(|| {

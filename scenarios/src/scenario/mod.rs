@@ -199,8 +199,8 @@ pub enum Fault {
     ProcessPause,
     /// The target process is killed (-9) and started again.
     ProcessKill,
-    /// The target process is asked to stop (SIGTERM), drains, and is
-    /// started again.
+    /// The target process is asked to stop (SIGTERM) and drains; it stays
+    /// down (place it at the end of the load: its exit is not a crash).
     ProcessTerminate,
     /// Operator action: `POST /config` with a patch.
     ConfigPatch(serde_json::Value),
