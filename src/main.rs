@@ -14,6 +14,7 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod mutants;
 mod run;
 
 /// Exit code for bad input: usage, unreadable scenario, failing module.
@@ -58,6 +59,10 @@ enum Command {
         #[command(flatten)]
         flags: run::RunFlags,
     },
+    /// The mutation matrix: each mapped claim against the sound system and
+    /// its defect twins (SPEC §8). Exit 0 all caught, 1 a twin missed or a
+    /// false alarm, 3 a run proved nothing.
+    Mutants(mutants::MutantsArgs),
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
             return ExitCode::from(run::run_scenario(&scenario, &flags));
         }
         Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
+        Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use somon_loadgen::RunControl;
-use somon_scenarios::{exit, execute, RunError, RunOptions, Scenario, SpawnCommand};
+use somon_scenarios::{execute, exit, RunError, RunOptions, Scenario, SpawnCommand};
 
 /// Flags shared by `run` and `gate`.
 #[derive(clap::Args)]
@@ -85,7 +85,11 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
         defects: flags.defects.clone(),
         work_dir: scratch.path().to_path_buf(),
         control,
-        versions: [("somon-verify".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
+        versions: [(
+            "somon-verify".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        )]
+        .into(),
         limits: Default::default(),
     };
     eprintln!(
@@ -132,7 +136,7 @@ fn read(file: &Path) -> Result<Scenario, String> {
 /// First Ctrl-C (or SIGTERM, as CI cancels a job): cancel the run; it
 /// finishes with a partial report and stops its target. Second: leave at
 /// once.
-fn watch_ctrl_c(control: RunControl) -> std::io::Result<()> {
+pub(crate) fn watch_ctrl_c(control: RunControl) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupts = signal(SignalKind::interrupt())?;
     let mut terminations = signal(SignalKind::terminate())?;
@@ -155,7 +159,7 @@ fn watch_ctrl_c(control: RunControl) -> std::io::Result<()> {
 
 /// Progress and warnings on standard error; `RUST_LOG` overrides. Also
 /// takes the `log` facade, before Goose would install its own logger.
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("warn,somon_scenarios=info,goose=error")
     });

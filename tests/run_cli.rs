@@ -53,14 +53,22 @@ fn a_sound_target_passes_and_the_run_directory_is_written() {
     let file = scenario(dir.path(), "small", SMALL);
     let out = dir.path().join("run");
     let run = Command::new(bin())
-        .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     println!("{stdout}\n{stderr}");
     assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("PASS     cached-p99-under-100ms"), "{stdout}");
+    assert!(
+        stdout.contains("PASS     cached-p99-under-100ms"),
+        "{stdout}"
+    );
     for file in ["verdicts.json", "summary.md", "junit.xml", "record.json"] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
@@ -86,7 +94,12 @@ fn slow_hits_fail_the_p99_claim() {
     let file = scenario(dir.path(), "small", SMALL);
     let out = dir.path().join("run");
     let run = Command::new(bin())
-        .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .args(["--defect", "slow-hits"])
         .output()
         .unwrap();
@@ -146,7 +159,12 @@ phase = "long"
     );
     let out = dir.path().join("run");
     let mut child = Command::new(bin())
-        .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -160,7 +178,10 @@ phase = "long"
         if line.contains("phase starts") {
             break;
         }
-        assert!(began.elapsed() < Duration::from_secs(60), "no phase started");
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "no phase started"
+        );
     }
     std::thread::sleep(Duration::from_secs(2));
     nix::sys::signal::kill(

@@ -77,8 +77,8 @@ async fn known_answer_20ms_at_200_per_sec() {
         let json = serde_json::to_value(&run).unwrap();
         assert!(json["interval_log"].as_str().unwrap().contains("HISTF"));
         assert!(all.p99 >= known, "p99 {:?} below the known delay", all.p99);
-        let precise = near(all.p50, known)
-            && (near(all.p99, known) || near(all.p99, known + baseline.p99));
+        let precise =
+            near(all.p50, known) && (near(all.p99, known) || near(all.p99, known + baseline.p99));
         if precise {
             assert!(run.validity.is_valid(), "{:?}", run.validity);
             assert_eq!(json["validity"]["validity"], "valid");

@@ -53,7 +53,11 @@ async fn cancel_cuts_the_run_short_and_keeps_the_record() {
     let first = watcher.await.unwrap();
     assert!(first.requests > 0, "{first:?}");
     assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
-    assert!(run.requests >= first.requests && run.requests < 2_000, "{}", run.requests);
+    assert!(
+        run.requests >= first.requests && run.requests < 2_000,
+        "{}",
+        run.requests
+    );
     assert_eq!(run.errors.total(), 0);
     assert_eq!(run.self_check.sent, run.requests);
 }

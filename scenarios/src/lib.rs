@@ -38,14 +38,16 @@ mod claim;
 mod report;
 mod run;
 mod scenario;
+mod twins;
 mod verdict;
 
-pub use run::{execute, RunError, RunOptions, SpawnCommand};
 pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
+pub use run::{execute, RunError, RunOptions, SpawnCommand};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{
     Claim, CorpusShape, Fault, FaultStep, Journey, Load, Phase, Problem, Scenario, ScenarioError,
     Target,
 };
+pub use twins::{TwinEntry, TwinMap};
 pub use verdict::{judge, samples_needed, FaultEvent, Outcome, PhaseRun, RunRecord, Verdict};

@@ -101,3 +101,31 @@ fn alert_claims_agree_with_the_prometheus_rules() {
         assert_eq!(e.window, Some(window), "{}", alert.id);
     }
 }
+
+/// The twin map names only scenarios and claims the catalog has, and only
+/// known defects.
+#[test]
+fn the_twin_map_points_at_catalog_claims() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let all = catalog();
+    assert!(!map.entries.is_empty());
+    for entry in &map.entries {
+        let (_, scenario) = all
+            .iter()
+            .find(|(_, s)| s.name == entry.scenario)
+            .unwrap_or_else(|| panic!("no scenario {}", entry.scenario));
+        assert!(
+            scenario
+                .claims
+                .iter()
+                .chain(&scenario.alerts)
+                .any(|c| c.id == entry.claim),
+            "{} has no claim {}",
+            entry.scenario,
+            entry.claim
+        );
+        assert!(!entry.defects.is_empty(), "{}: no defect", entry.claim);
+    }
+}

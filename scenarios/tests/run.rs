@@ -77,7 +77,10 @@ phase = "steady"
     assert_eq!(by_id("impossible").outcome, Outcome::Fail);
     assert!(by_id("impossible").measured.unwrap() > 1e-6);
     assert_eq!(report.steady_state.len(), 2, "{:?}", report.steady_state);
-    assert!(report.steady_state.iter().all(|v| v.outcome == Outcome::Pass));
+    assert!(report
+        .steady_state
+        .iter()
+        .all(|v| v.outcome == Outcome::Pass));
     assert_eq!(report.record.phases.len(), 2);
     assert_eq!(report.exit_code(), 1);
     assert!(report.manifest.host.cores >= 1);

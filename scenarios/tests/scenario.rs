@@ -203,7 +203,8 @@ fn each_process_fault_kind_is_its_own_fault() {
 
 #[test]
 fn abort_conditions_watch_the_overall_error_rate() {
-    let text = "name = \"x\"\n[[phases]]\nname = \"a\"\nduration = \"10s\"\nload = { model = \"idle\" }\n\
+    let text =
+        "name = \"x\"\n[[phases]]\nname = \"a\"\nduration = \"10s\"\nload = { model = \"idle\" }\n\
                 [abort]\nwhen = [\"error_rate > 50% for 10s\", \"p99(load_cached) > 1s\"]\n";
     let message = check(text).unwrap_err();
     assert!(message.contains("x.toml:6:"), "{message}");

@@ -155,9 +155,13 @@ mod tests {
         let externals = vec!["lodash".to_string(), "left-pad".to_string()];
         let events = fault_events(&history, &externals);
         assert_eq!(events.len(), 4);
-        assert!(events[..2].iter().all(|e| e.applied && e.at.as_secs() == 10));
+        assert!(events[..2]
+            .iter()
+            .all(|e| e.applied && e.at.as_secs() == 10));
         assert_eq!(events[1].hits, "external:left-pad");
-        assert!(events[2..].iter().all(|e| !e.applied && e.at.as_secs() == 25));
+        assert!(events[2..]
+            .iter()
+            .all(|e| !e.applied && e.at.as_secs() == 25));
     }
 
     #[test]

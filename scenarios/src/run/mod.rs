@@ -104,9 +104,8 @@ pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunRep
         &options.defects,
         &options.versions,
     );
-    std::fs::create_dir_all(&options.work_dir).map_err(|e| {
-        RunError::Setup(format!("creating {}: {e}", options.work_dir.display()))
-    })?;
+    std::fs::create_dir_all(&options.work_dir)
+        .map_err(|e| RunError::Setup(format!("creating {}: {e}", options.work_dir.display())))?;
 
     let ours = !matches!(kind, TargetKind::Url(_));
     let corpus_dir = options.work_dir.join("corpus");
@@ -115,13 +114,12 @@ pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunRep
     } else {
         setup::Modules::default()
     };
-    let registry = if ours
-        && (!modules.externals.is_empty() || faults::needs_registry(&scenario.faults))
-    {
-        Some(setup::Registry::start(&modules.externals, scenario.seed).await?)
-    } else {
-        None
-    };
+    let registry =
+        if ours && (!modules.externals.is_empty() || faults::needs_registry(&scenario.faults)) {
+            Some(setup::Registry::start(&modules.externals, scenario.seed).await?)
+        } else {
+            None
+        };
     let no_config = BTreeMap::new();
     let target_setup = TargetSetup {
         root: &corpus_dir,
@@ -222,7 +220,7 @@ async fn method(
         crash_watch = Some(watch::spawn_crash_watch(
             child.clone(),
             scenario.faults.clone(),
-            clock.clone(),
+            clock,
             options.control.clone(),
             stopped.clone(),
         ));
@@ -235,7 +233,7 @@ async fn method(
         options.control.clone(),
         stopped.clone(),
     );
-    let timeline = faults::timeline(&scenario.faults).start(clock.clone(), targets);
+    let timeline = faults::timeline(&scenario.faults).start(clock, targets);
 
     for phase in &scenario.phases {
         if control.is_cancelled() {
@@ -284,7 +282,9 @@ async fn method(
             control: &fresh,
             ..cx
         };
-        report.steady_state.extend(steady::check(scenario, "after", &cx).await);
+        report
+            .steady_state
+            .extend(steady::check(scenario, "after", &cx).await);
     }
 
     report.validity = report
@@ -300,13 +300,35 @@ async fn method(
             },
         })
         .collect();
-    report.verdicts = scenario
-        .claims
+    let claims = scenario.claims.iter().map(|c| judge(c, &report.record));
+    let alerts = scenario
+        .alerts
         .iter()
-        .chain(&scenario.alerts)
-        .map(|claim| earned(judge(claim, &report.record), &report))
+        .map(|a| quiet(judge(a, &report.record)));
+    report.verdicts = claims
+        .chain(alerts)
+        .map(|verdict| earned(verdict, &report))
         .collect();
     report
+}
+
+/// An alert rule holds when it stays quiet: its windowed condition (which
+/// [`judge`] passes when it held for the whole window) must never have
+/// held on a run that claims the system is within the runbook's limits.
+fn quiet(mut verdict: Verdict) -> Verdict {
+    verdict.expected = format!("never {}", verdict.expected);
+    match verdict.outcome {
+        Outcome::Pass => {
+            verdict.outcome = Outcome::Fail;
+            verdict.evidence = format!("the alert would have FIRED: {}", verdict.evidence);
+        }
+        Outcome::Fail => {
+            verdict.outcome = Outcome::Pass;
+            verdict.evidence = format!("the alert stayed quiet: {}", verdict.evidence);
+        }
+        Outcome::Unknown => {}
+    }
+    verdict
 }
 
 /// A PASS stands only on phases whose generator kept up (SPEC §4: a run

@@ -98,7 +98,7 @@ pub(crate) async fn run(phase: &Phase, cx: &PhaseContext<'_>) -> Result<RunOutpu
             model.phase = phase.name.clone();
             model.sample_target = true;
             model.control = cx.control.clone();
-            model.limits = cx.limits.clone();
+            model.limits = *cx.limits;
             model
                 .run(workload as Arc<dyn JourneySource>)
                 .await
@@ -108,7 +108,7 @@ pub(crate) async fn run(phase: &Phase, cx: &PhaseContext<'_>) -> Result<RunOutpu
 }
 
 fn open_limits(mut model: OpenModel, cx: &PhaseContext<'_>) -> OpenModel {
-    model.limits = cx.limits.clone();
+    model.limits = *cx.limits;
     model
 }
 

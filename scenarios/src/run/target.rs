@@ -130,9 +130,8 @@ impl RunningTarget {
         let config_file = setup.work_dir.join("target-config.toml");
         let text = toml::to_string(&setup.patch())
             .map_err(|e| RunError::Target(format!("writing the target config: {e}")))?;
-        std::fs::write(&config_file, text).map_err(|e| {
-            RunError::Target(format!("writing {}: {e}", config_file.display()))
-        })?;
+        std::fs::write(&config_file, text)
+            .map_err(|e| RunError::Target(format!("writing {}: {e}", config_file.display())))?;
         let mut args: Vec<String> = command.args.clone();
         args.extend([
             "--host".into(),

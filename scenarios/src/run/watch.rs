@@ -53,9 +53,7 @@ pub(crate) fn abort_holds(condition: &Expectation, seen: &[IntervalPoint]) -> bo
     let Metric::ErrorRate { journey: None } = condition.metric else {
         return false;
     };
-    let window = condition
-        .window
-        .map_or(1, |w| w.as_secs().max(1) as usize);
+    let window = condition.window.map_or(1, |w| w.as_secs().max(1) as usize);
     if seen.len() < window {
         return false;
     }
@@ -81,7 +79,11 @@ pub(crate) fn spawn_abort_watch(
         while let Some(point) = live.recv().await {
             seen.push(point);
             if let Some(hit) = conditions.iter().find(|c| abort_holds(c, &seen)) {
-                stopped.stop(&control, StopReason::Abort, format!("abort condition held: {hit}"));
+                stopped.stop(
+                    &control,
+                    StopReason::Abort,
+                    format!("abort condition held: {hit}"),
+                );
             }
         }
     })

@@ -5,9 +5,13 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use somon_loadgen::{interval_log, Key, RunOutput, Sample};
+use somon_loadgen::{Key, RunOutput, Sample};
 
 use crate::{Claim, Cmp, Dependency, Expectation, Metric};
+
+mod window;
+
+use window::windowed;
 
 /// One load phase as it ran.
 #[derive(Debug, Serialize, Deserialize)]
@@ -265,7 +269,7 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
                 ),
             }
         }
-        Metric::CacheHitRate => delta_ratio(phases),
+        Metric::CacheHitRate => hit_rate(phases),
         Metric::MemoryUsage | Metric::CpuUsage => {
             let field = if matches!(e.metric, Metric::MemoryUsage) {
                 "memoryUsage"
@@ -326,10 +330,19 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
     }
 }
 
-/// Δhits / (Δhits + Δmisses) between the first and last `/metrics` sample.
-fn delta_ratio(phases: &[&PhaseRun]) -> Measured {
-    let points: Vec<(f64, f64)> = samples(phases, "/metrics")
-        .filter_map(|(_, b)| Some((b["cacheHits"].as_f64()?, b["cacheMisses"].as_f64()?)))
+/// The hit rate the server reports (`cacheHitRate`, what an operator reads
+/// with jq) at the phase's last `/metrics` sample. The evidence adds the
+/// phase's own Δhits / Δlookups and says so when the reported figure
+/// disagrees with the server's own counters.
+fn hit_rate(phases: &[&PhaseRun]) -> Measured {
+    let points: Vec<(f64, f64, Option<f64>)> = samples(phases, "/metrics")
+        .filter_map(|(_, b)| {
+            Some((
+                b["cacheHits"].as_f64()?,
+                b["cacheMisses"].as_f64()?,
+                b["cacheHitRate"].as_f64(),
+            ))
+        })
         .collect();
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Measured::unknown(0, "no /metrics samples");
@@ -338,10 +351,23 @@ fn delta_ratio(phases: &[&PhaseRun]) -> Measured {
     if hits + misses <= 0.0 {
         return Measured::unknown(0, "no lookups between the first and last sample");
     }
+    let Some(reported) = last.2 else {
+        return Measured::unknown(0, "the target's /metrics has no cacheHitRate");
+    };
+    let mut evidence = format!(
+        "server reports cacheHitRate {reported:.4}; in the phase it counted {hits} hits and {misses} misses ({:.4})",
+        hits / (hits + misses)
+    );
+    let lifetime = last.0 / (last.0 + last.1).max(1.0);
+    if (lifetime - reported).abs() > 0.01 {
+        evidence.push_str(&format!(
+            "; the reported rate disagrees with its own counters ({lifetime:.4})"
+        ));
+    }
     Measured {
-        value: Some(hits / (hits + misses)),
+        value: Some(reported),
         samples: (hits + misses) as u64,
-        evidence: format!("server counted {hits} hits and {misses} misses in the phase"),
+        evidence,
     }
 }
 
@@ -423,82 +449,5 @@ fn breaker_time(
                 ),
             }
         }
-    }
-}
-
-/// The alert form: the condition held over every second of some window of
-/// `window` (PASS means the alert would have fired).
-fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) -> Measured {
-    let seconds = window.as_secs().max(1) as usize;
-    let per_second: Vec<Option<f64>> = match &e.metric {
-        Metric::ErrorRate { journey: None } => phases
-            .iter()
-            .flat_map(|p| &p.output.series)
-            .map(|i| (i.requests > 0).then(|| i.errors.total() as f64 / i.requests as f64))
-            .collect(),
-        Metric::Latency { quantile, journey } => {
-            let mut out = Vec::new();
-            for phase in phases {
-                let Ok(intervals) = interval_log::read(&phase.output.interval_log) else {
-                    return Measured::unknown(0, "unreadable interval log");
-                };
-                let mut by_second: Vec<Option<Histogram<u64>>> = Vec::new();
-                for interval in intervals {
-                    let op = interval.tag.as_deref().and_then(|t| t.split('/').next());
-                    if op != Some(journey.as_str()) {
-                        continue;
-                    }
-                    let slot = interval.start.as_secs() as usize;
-                    if by_second.len() <= slot {
-                        by_second.resize(slot + 1, None);
-                    }
-                    match &mut by_second[slot] {
-                        Some(h) => {
-                            let _ = h.add(&interval.histogram);
-                        }
-                        none => *none = Some(interval.histogram),
-                    }
-                }
-                out.extend(by_second.into_iter().map(|h| {
-                    h.filter(|h| !h.is_empty())
-                        .map(|h| h.value_at_quantile(*quantile) as f64 / 1e6)
-                }));
-            }
-            out
-        }
-        _ => {
-            return Measured::unknown(
-                0,
-                "the windowed form is judged for error_rate and latency quantiles so far",
-            )
-        }
-    };
-    let threshold = e.threshold.value();
-    let mut streak = 0usize;
-    let mut longest = 0usize;
-    for value in &per_second {
-        match value {
-            Some(v) if e.cmp.holds(*v, threshold) => {
-                streak += 1;
-                longest = longest.max(streak);
-            }
-            _ => streak = 0,
-        }
-    }
-    if per_second.len() < seconds {
-        return Measured::unknown(
-            per_second.len() as u64,
-            format!(
-                "the run is shorter ({} s) than the window ({seconds} s)",
-                per_second.len()
-            ),
-        );
-    }
-    Measured {
-        value: Some(longest as f64),
-        samples: per_second.len() as u64,
-        evidence: format!(
-            "condition held for at most {longest} consecutive seconds (window {seconds} s)"
-        ),
     }
 }
