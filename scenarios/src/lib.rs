@@ -50,4 +50,6 @@ pub use scenario::{
     Target,
 };
 pub use twins::{TwinEntry, TwinMap};
-pub use verdict::{judge, samples_needed, FaultEvent, Outcome, PhaseRun, RunRecord, Verdict};
+pub use verdict::{
+    judge, samples_needed, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord, Verdict,
+};

@@ -207,7 +207,7 @@ fn abort_conditions_watch_the_overall_error_rate() {
         "name = \"x\"\n[[phases]]\nname = \"a\"\nduration = \"10s\"\nload = { model = \"idle\" }\n\
                 [abort]\nwhen = [\"error_rate > 50% for 10s\", \"p99(load_cached) > 1s\"]\n";
     let message = check(text).unwrap_err();
-    assert!(message.contains("x.toml:6:"), "{message}");
+    assert!(message.contains("x.toml:7:"), "{message}");
     assert!(message.contains("abort.when[1]"), "{message}");
     assert!(!message.contains("abort.when[0]"), "{message}");
 }

@@ -10,7 +10,7 @@ use somon_loadgen::{
     ErrorCounts, IntervalPoint, Key, Measurement, Model, Outcome as Sent, RunOutput, Sample,
     SelfCheck, Validity,
 };
-use somon_scenarios::{judge, Claim, FaultEvent, Outcome, PhaseRun, RunRecord};
+use somon_scenarios::{judge, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord};
 
 fn claim(expect: &str) -> Claim {
     Claim {
@@ -88,6 +88,7 @@ fn record(phase: PhaseRun) -> RunRecord {
     RunRecord {
         phases: vec![phase],
         faults: Vec::new(),
+        probes: Vec::new(),
     }
 }
 
@@ -144,6 +145,7 @@ fn metrics(at_ms: u64, hits: u64, misses: u64, rss: u64, size: u64) -> Sample {
         at: Duration::from_millis(at_ms),
         endpoint: "/metrics".into(),
         body: json!({ "cacheHits": hits, "cacheMisses": misses, "cacheSize": size,
+                      "cacheHitRate": hits as f64 / (hits + misses) as f64,
                       "systemMetrics": { "rssBytes": rss, "memoryUsage": 40.0, "cpuUsage": 20.0 } }),
     }
 }
@@ -155,10 +157,33 @@ fn server_side_figures_come_from_the_samples() {
         metrics(250, 500, 150, 60_000_000, 300),
         metrics(500, 1000, 200, 70_000_000, 1100),
     ];
-    let r = record(phase("x", &[], 0, &[], samples));
-    // (1000 − 100) / ((1000 − 100) + (200 − 100)) = 0.9
+    let r = record(phase("x", &[], 0, &[], samples.clone()));
+    // The figure the server reports at the end: 1000 / 1200; the phase's
+    // own (1000 − 100) / ((1000 − 100) + (200 − 100)) = 0.9 is evidence.
     let v = judge(&claim("cache_hit_rate > 0.8"), &r);
-    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(0.9)), "{v:?}");
+    assert_eq!(
+        (v.outcome, v.measured),
+        (Outcome::Pass, Some(1000.0 / 1200.0)),
+        "{v:?}"
+    );
+    assert!(v.evidence.contains("(0.9000)"), "{v:?}");
+    // A server whose reported rate is wrong (the hit-rate-zero twin) fails,
+    // and the evidence says its counters disagree.
+    let mut wrong = samples;
+    wrong[2].body["cacheHitRate"] = json!(0.0);
+    let v = judge(
+        &claim("cache_hit_rate > 0.8"),
+        &record(phase("x", &[], 0, &[], wrong)),
+    );
+    assert_eq!((v.outcome, v.measured), (Outcome::Fail, Some(0.0)), "{v:?}");
+    assert!(v.evidence.contains("disagrees"), "{v:?}");
+    // 50 MB → 70 MB.
+    let v = judge(&claim("memory_growth < 16MB"), &r);
+    assert_eq!(
+        (v.outcome, v.measured),
+        (Outcome::Fail, Some(20_000_000.0)),
+        "{v:?}"
+    );
     // 20 MB over 1000 modules = 20 000 bytes each.
     let v = judge(&claim("bytes_per_cached_module < 50KB"), &r);
     assert_eq!(
@@ -233,4 +258,61 @@ fn the_alert_form_needs_the_condition_for_the_whole_window() {
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     let v = judge(&claim("error_rate > 10% for 1m"), &r);
     assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+}
+
+#[test]
+fn a_recovery_needs_a_breaker_that_opened() {
+    let samples = vec![
+        breaker(0, "closed"),
+        breaker(5000, "closed"),
+        breaker(9000, "closed"),
+    ];
+    let mut r = record(phase("external", &[], 0, &[], samples));
+    r.faults = vec![
+        FaultEvent {
+            at: Duration::from_secs(1),
+            applied: true,
+            hits: "external:lodash".into(),
+        },
+        FaultEvent {
+            at: Duration::from_secs(6),
+            applied: false,
+            hits: "external:lodash".into(),
+        },
+    ];
+    let v = judge(&claim("recovery_time(external:lodash) < 30s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("never opened"), "{v:?}");
+}
+
+#[test]
+fn probe_metrics_are_the_share_of_probes_that_passed_in_the_phase() {
+    let mut r = record(phase("x", &[], 0, &[(10, 0), (10, 0), (10, 0)], vec![]));
+    let probe = |at: u64, kind: &str, passed: bool| ProbeEvent {
+        at: Duration::from_secs(at),
+        kind: kind.into(),
+        passed,
+        detail: format!("probe at {at}"),
+    };
+    r.probes = vec![
+        probe(1, "module-edit", true),
+        probe(2, "module-edit", false),
+        probe(2, "config-invalid-patch", true),
+        // After the phase ended (3 s): not counted.
+        probe(9, "module-edit", false),
+    ];
+    let v = judge(&claim("freshness >= 100%"), &r);
+    assert_eq!(
+        (v.outcome, v.measured, v.samples),
+        (Outcome::Fail, Some(0.5), 2),
+        "{v:?}"
+    );
+    assert!(v.evidence.contains("probe at 2"), "{v:?}");
+    let v = judge(&claim("config_atomicity >= 100%"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(1.0)), "{v:?}");
+    r.probes.clear();
+    assert_eq!(
+        judge(&claim("freshness >= 100%"), &r).outcome,
+        Outcome::Unknown
+    );
 }

@@ -70,6 +70,15 @@ pub enum Metric {
     MemoryUsage,
     /// The target's CPU use as a share of its cores (from its `/metrics`).
     CpuUsage,
+    /// Growth of the target's resident memory over the phase (first to
+    /// last `/metrics` sample).
+    MemoryGrowth,
+    /// Share of `module-edit` probes after which the target served the
+    /// edited module (a cache that never invalidates serves the old one).
+    Freshness,
+    /// Share of `config-invalid-patch` probes the target refused whole:
+    /// a 4xx answer and `GET /config` unchanged.
+    ConfigAtomicity,
 }
 
 /// A dependency a recovery claim is about.
@@ -216,6 +225,9 @@ impl fmt::Display for Metric {
             Metric::BytesPerCachedModule => f.write_str("bytes_per_cached_module"),
             Metric::MemoryUsage => f.write_str("memory_usage"),
             Metric::CpuUsage => f.write_str("cpu_usage"),
+            Metric::MemoryGrowth => f.write_str("memory_growth"),
+            Metric::Freshness => f.write_str("freshness"),
+            Metric::ConfigAtomicity => f.write_str("config_atomicity"),
         }
     }
 }

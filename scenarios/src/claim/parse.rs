@@ -9,7 +9,7 @@ use super::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 /// The metrics a claim may name, for error messages.
 const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey)], \
 rps[(journey)], cache_hit_rate, availability, recovery_time(dep), time_to_open(dep), \
-bytes_per_cached_module, memory_usage, cpu_usage";
+bytes_per_cached_module, memory_usage, memory_growth, cpu_usage, freshness, config_atomicity";
 
 /// What kind of threshold a metric is compared with.
 #[derive(Clone, Copy)]
@@ -165,6 +165,9 @@ impl Parser {
             "availability" => (Metric::Availability, Kind::Ratio),
             "bytes_per_cached_module" => (Metric::BytesPerCachedModule, Kind::Bytes),
             "memory_usage" => (Metric::MemoryUsage, Kind::Ratio),
+            "memory_growth" => (Metric::MemoryGrowth, Kind::Bytes),
+            "freshness" => (Metric::Freshness, Kind::Ratio),
+            "config_atomicity" => (Metric::ConfigAtomicity, Kind::Ratio),
             "cpu_usage" => (Metric::CpuUsage, Kind::Ratio),
             "recovery_time" | "time_to_open" => {
                 let (arg, at) = self.argument(true)?.unwrap_or_default();

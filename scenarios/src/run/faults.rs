@@ -10,9 +10,10 @@ use somon_chaos::{
 
 use crate::{Fault, FaultEvent, FaultStep};
 
-/// The chaos step that injects `fault`.
-pub(crate) fn step(fault: &Fault) -> Step {
-    match fault {
+/// The chaos step that injects `fault` (`None` for the harness's own
+/// probes, which [`super::probes`] performs).
+pub(crate) fn step(fault: &Fault) -> Option<Step> {
+    Some(match fault {
         Fault::RegistryLatency { latency, jitter } => Step::Registry(RegistryFaults {
             // The scenario's jitter is an extra in [0, jitter]; the
             // registry's uniform jitter is ± around its latency.
@@ -66,14 +67,18 @@ pub(crate) fn step(fault: &Fault) -> Step {
         Fault::BreakerForceOpen(name) => {
             Step::Action(OperatorAction::BreakerForceOpen(name.clone()))
         }
-    }
+        Fault::ModuleEdit(_) | Fault::ConfigInvalidPatch(_) => return None,
+    })
 }
 
 /// The timeline of a scenario's fault steps.
 pub(crate) fn timeline(steps: &[FaultStep]) -> Timeline {
-    steps.iter().fold(Timeline::new(), |t, s| {
-        t.then(s.at, s.duration, step(&s.fault))
-    })
+    steps
+        .iter()
+        .filter_map(|s| Some((s, step(&s.fault)?)))
+        .fold(Timeline::new(), |t, (s, step)| {
+            t.then(s.at, s.duration, step)
+        })
 }
 
 /// Whether any step needs the fake registry (and so the fault proxy).
@@ -81,7 +86,11 @@ pub(crate) fn needs_registry(steps: &[FaultStep]) -> bool {
     steps.iter().any(|s| {
         matches!(
             step(&s.fault),
-            Step::Registry(_) | Step::Proxy(_) | Step::Action(OperatorAction::BreakerForceOpen(_))
+            Some(
+                Step::Registry(_)
+                    | Step::Proxy(_)
+                    | Step::Action(OperatorAction::BreakerForceOpen(_))
+            )
         )
     })
 }
@@ -145,11 +154,12 @@ mod tests {
         let outage = step(&Fault::RegistryStatus {
             status: 503,
             probability: 1.0,
-        });
+        })
+        .unwrap();
         let history = vec![
             event(10, EventKind::Applied, outage.clone()),
-            event(12, EventKind::Failed, step(&Fault::ProcessPause)),
-            event(20, EventKind::Action, step(&Fault::CacheClear)),
+            event(12, EventKind::Failed, step(&Fault::ProcessPause).unwrap()),
+            event(20, EventKind::Action, step(&Fault::CacheClear).unwrap()),
             event(25, EventKind::Removed, outage),
         ];
         let externals = vec!["lodash".to_string(), "left-pad".to_string()];
@@ -166,7 +176,7 @@ mod tests {
 
     #[test]
     fn latency_jitter_is_an_extra_on_top() {
-        let Step::Registry(faults) = step(&Fault::RegistryLatency {
+        let Some(Step::Registry(faults)) = step(&Fault::RegistryLatency {
             latency: Duration::from_millis(100),
             jitter: Duration::from_millis(40),
         }) else {

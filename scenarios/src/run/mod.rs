@@ -12,6 +12,7 @@
 mod faults;
 mod manifest;
 mod phase;
+mod probes;
 mod setup;
 mod steady;
 mod target;
@@ -234,6 +235,17 @@ async fn method(
         stopped.clone(),
     );
     let timeline = faults::timeline(&scenario.faults).start(clock, targets);
+    let probes_done = RunControl::new();
+    let probe_task = probes::spawn(
+        scenario.faults.clone(),
+        probes::ProbeTarget {
+            base: target.base.clone(),
+            root: options.work_dir.join("corpus"),
+            default_module: modules.all.first().cloned(),
+        },
+        clock,
+        probes_done.clone(),
+    );
 
     for phase in &scenario.phases {
         if control.is_cancelled() {
@@ -251,6 +263,8 @@ async fn method(
         }
     }
     let history = timeline.stop().events();
+    probes_done.cancel();
+    report.record.probes = probe_task.await.unwrap_or_default();
     abort_watch.abort();
     if let Some(task) = crash_watch {
         task.abort();

@@ -210,6 +210,20 @@ pub enum Fault {
     BreakerReset(Option<String>),
     /// Operator action: force a breaker open.
     BreakerForceOpen(String),
+    /// Probe: append an export to a module's file (by default the most
+    /// popular module), then load it and check the new export is served.
+    ModuleEdit(Option<String>),
+    /// Probe: `POST /config` with a patch that must be refused, then check
+    /// the answer is a 4xx and `GET /config` did not change.
+    ConfigInvalidPatch(serde_json::Value),
+}
+
+impl Fault {
+    /// Whether the harness performs and checks it itself (a probe) rather
+    /// than injecting it through the chaos timeline.
+    pub fn is_probe(&self) -> bool {
+        matches!(self, Fault::ModuleEdit(_) | Fault::ConfigInvalidPatch(_))
+    }
 }
 
 /// A claim to verify.

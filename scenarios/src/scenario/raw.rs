@@ -103,6 +103,7 @@ pub(super) struct RawFault {
     pub(super) after_bytes: Option<u64>,
     pub(super) name: Option<String>,
     pub(super) patch: Option<toml::Table>,
+    pub(super) module: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -36,6 +36,20 @@ pub struct FaultEvent {
     pub hits: String,
 }
 
+/// A check the harness made itself during the run (a probe step): it
+/// changed something and looked whether the target took it right.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeEvent {
+    /// Run-clock time of the change.
+    pub at: Duration,
+    /// `module-edit` or `config-invalid-patch`.
+    pub kind: String,
+    /// Whether the target behaved.
+    pub passed: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
 /// Everything a run measured that claims are judged on.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -43,6 +57,9 @@ pub struct RunRecord {
     pub phases: Vec<PhaseRun>,
     /// Fault applications and removals.
     pub faults: Vec<FaultEvent>,
+    /// The harness's own checks (module edits, refused config patches).
+    #[serde(default)]
+    pub probes: Vec<ProbeEvent>,
 }
 
 /// The outcome of one claim.
@@ -323,10 +340,74 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
                 ),
             }
         }
+        Metric::MemoryGrowth => {
+            let rss: Vec<f64> = samples(phases, "/metrics")
+                .filter_map(|(_, b)| b["systemMetrics"]["rssBytes"].as_f64())
+                .collect();
+            let (Some(first), Some(last)) = (rss.first(), rss.last()) else {
+                return Measured::unknown(0, "no /metrics samples");
+            };
+            let peak = rss.iter().copied().fold(f64::MIN, f64::max);
+            Measured {
+                value: Some(last - first),
+                samples: rss.len() as u64,
+                evidence: format!(
+                    "resident memory {:.1} MB → {:.1} MB over {} samples (peak {:.1} MB)",
+                    first / 1e6,
+                    last / 1e6,
+                    rss.len(),
+                    peak / 1e6
+                ),
+            }
+        }
+        Metric::Freshness | Metric::ConfigAtomicity => {
+            let kind = if matches!(e.metric, Metric::Freshness) {
+                "module-edit"
+            } else {
+                "config-invalid-patch"
+            };
+            probe_share(kind, phases, record)
+        }
         Metric::TimeToOpen { dependency } | Metric::RecoveryTime { dependency } => {
             let opening = matches!(e.metric, Metric::TimeToOpen { .. });
             breaker_time(dependency, opening, phases, record)
         }
+    }
+}
+
+/// The share of `kind` probes made during the phases that passed.
+fn probe_share(kind: &str, phases: &[&PhaseRun], record: &RunRecord) -> Measured {
+    let during = |at: Duration| {
+        phases
+            .iter()
+            .any(|p| at >= p.start && at <= p.start + p.output.elapsed)
+    };
+    let probes: Vec<&ProbeEvent> = record
+        .probes
+        .iter()
+        .filter(|p| p.kind == kind && during(p.at))
+        .collect();
+    if probes.is_empty() {
+        return Measured::unknown(0, format!("no {kind} probe ran in the phase"));
+    }
+    let passed = probes.iter().filter(|p| p.passed).count();
+    let failed: Vec<&str> = probes
+        .iter()
+        .filter(|p| !p.passed)
+        .map(|p| p.detail.as_str())
+        .collect();
+    Measured {
+        value: Some(passed as f64 / probes.len() as f64),
+        samples: probes.len() as u64,
+        evidence: if failed.is_empty() {
+            format!("{passed} of {} {kind} probes passed", probes.len())
+        } else {
+            format!(
+                "{passed} of {} {kind} probes passed; {}",
+                probes.len(),
+                failed.join("; ")
+            )
+        },
     }
 }
 
