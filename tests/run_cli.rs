@@ -198,3 +198,77 @@ phase = "long"
     assert!(verdicts["reason"].as_str().unwrap().contains("Ctrl-C"));
     assert_eq!(verdicts["verdicts"].as_array().unwrap().len(), 1);
 }
+
+/// `--target URL`: nothing is started and no corpus generated; the journeys
+/// that need no module (health, ops) run against the given service.
+#[test]
+fn a_url_target_is_measured_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(bin())
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--root",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if let Some(address) = entry["address"].as_str() {
+            break address.to_owned();
+        }
+    };
+    let file = scenario(
+        dir.path(),
+        "probe",
+        r#"
+name = "probe"
+[[phases]]
+name = "probes"
+duration = "4s"
+load = { model = "open", rate = 100, journeys = { health = 2, ops = 1 } }
+[[claims]]
+id = "no-errors"
+expect = "error_rate <= 0%"
+phase = "probes"
+"#,
+    );
+    let out = dir.path().join("run");
+    let run = Command::new(bin())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--target", &format!("http://{address}")])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let record = json(out.join("record.json"));
+    assert_eq!(record["manifest"]["target"], format!("http://{address}"));
+    let requests = record["record"]["phases"][0]["output"]["requests"]
+        .as_u64()
+        .unwrap();
+    assert!(requests >= 350, "{requests} requests");
+    // The sampler found the service's /metrics.
+    assert!(!record["record"]["phases"][0]["output"]["samples"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

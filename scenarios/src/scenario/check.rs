@@ -512,97 +512,95 @@ fn fault(
         }
         ok
     };
-    let fault = match kind {
-        "registry-latency" => {
-            let latency = f
-                .latency
-                .as_ref()
-                .and_then(|l| c.duration(l, &format!("{path}.latency")));
-            let jitter = match &f.jitter {
-                Some(j) => c.duration(j, &format!("{path}.jitter"))?,
-                None => Duration::ZERO,
-            };
-            need(c, latency.is_some(), "latency").then(|| Fault::RegistryLatency {
-                latency: latency.unwrap_or_default(),
-                jitter,
-            })
-        }
-        "registry-status" => {
-            let ok = f.status.is_some_and(|s| (100..600).contains(&s));
-            let probability = f.probability.unwrap_or(1.0);
-            let p_ok = (0.0..=1.0).contains(&probability);
-            (need(c, ok, "status (100–599)") & need(c, p_ok, "probability in [0, 1]")).then(|| {
-                Fault::RegistryStatus {
-                    status: f.status.unwrap_or(503),
-                    probability,
-                }
-            })
-        }
-        "registry-hang" => Some(Fault::RegistryHang),
-        "registry-malformed" => Some(Fault::RegistryMalformed),
-        "registry-wrong-hash" => Some(Fault::RegistryWrongHash),
-        "proxy-reset" => Some(Fault::ProxyReset),
-        "proxy-refused" => Some(Fault::ProxyRefused),
-        "proxy-blackhole" => Some(Fault::ProxyBlackhole),
-        "proxy-bandwidth" => {
-            need(c, f.bytes_per_sec.is_some_and(|b| b > 0), "bytes_per_sec").then(|| {
-                Fault::ProxyBandwidth {
-                    bytes_per_sec: f.bytes_per_sec.unwrap_or(1),
-                }
-            })
-        }
-        "proxy-truncate" => {
-            need(c, f.after_bytes.is_some(), "after_bytes").then(|| Fault::ProxyTruncate {
-                after_bytes: f.after_bytes.unwrap_or(0),
-            })
-        }
-        "process-pause" | "process-kill" | "process-terminate" => {
-            if matches!(target, Target::Url(_)) {
-                c.at(
-                    f.kind.span(),
-                    format!("{path}.kind"),
-                    "process faults need a target this run starts (spawn)",
-                );
-                return None;
+    let fault =
+        match kind {
+            "registry-latency" => {
+                let latency = f
+                    .latency
+                    .as_ref()
+                    .and_then(|l| c.duration(l, &format!("{path}.latency")));
+                let jitter = match &f.jitter {
+                    Some(j) => c.duration(j, &format!("{path}.jitter"))?,
+                    None => Duration::ZERO,
+                };
+                need(c, latency.is_some(), "latency").then(|| Fault::RegistryLatency {
+                    latency: latency.unwrap_or_default(),
+                    jitter,
+                })
             }
-            Some(match kind {
-                "process-pause" => Fault::ProcessPause,
-                "process-kill" => Fault::ProcessKill,
-                _ => Fault::ProcessTerminate,
-            })
-        }
-        "config-patch" => need(c, f.patch.is_some(), "a patch table").then(|| {
-            Fault::ConfigPatch(
-                serde_json::to_value(f.patch.clone().unwrap_or_default()).unwrap_or_default(),
-            )
-        }),
-        "cache-clear" => Some(Fault::CacheClear),
-        "module-edit" | "config-invalid-patch" if matches!(target, Target::Url(_)) => {
-            c.at(
+            "registry-status" => {
+                let ok = f.status.is_some_and(|s| (100..600).contains(&s));
+                let probability = f.probability.unwrap_or(1.0);
+                let p_ok = (0.0..=1.0).contains(&probability);
+                (need(c, ok, "status (100–599)") & need(c, p_ok, "probability in [0, 1]")).then(
+                    || Fault::RegistryStatus {
+                        status: f.status.unwrap_or(503),
+                        probability,
+                    },
+                )
+            }
+            "registry-hang" => Some(Fault::RegistryHang),
+            "registry-malformed" => Some(Fault::RegistryMalformed),
+            "registry-wrong-hash" => Some(Fault::RegistryWrongHash),
+            "proxy-reset" => Some(Fault::ProxyReset),
+            "proxy-refused" => Some(Fault::ProxyRefused),
+            "proxy-blackhole" => Some(Fault::ProxyBlackhole),
+            "proxy-bandwidth" => need(c, f.bytes_per_sec.is_some_and(|b| b > 0), "bytes_per_sec")
+                .then(|| Fault::ProxyBandwidth {
+                    bytes_per_sec: f.bytes_per_sec.unwrap_or(1),
+                }),
+            "proxy-truncate" => {
+                need(c, f.after_bytes.is_some(), "after_bytes").then(|| Fault::ProxyTruncate {
+                    after_bytes: f.after_bytes.unwrap_or(0),
+                })
+            }
+            "process-pause" | "process-kill" | "process-terminate" => {
+                if matches!(target, Target::Url(_)) {
+                    c.at(
+                        f.kind.span(),
+                        format!("{path}.kind"),
+                        "process faults need a target this run starts (spawn)",
+                    );
+                    return None;
+                }
+                Some(match kind {
+                    "process-pause" => Fault::ProcessPause,
+                    "process-kill" => Fault::ProcessKill,
+                    _ => Fault::ProcessTerminate,
+                })
+            }
+            "config-patch" => need(c, f.patch.is_some(), "a patch table").then(|| {
+                Fault::ConfigPatch(
+                    serde_json::to_value(f.patch.clone().unwrap_or_default()).unwrap_or_default(),
+                )
+            }),
+            "cache-clear" => Some(Fault::CacheClear),
+            "module-edit" | "config-invalid-patch" if matches!(target, Target::Url(_)) => {
+                c.at(
                 f.kind.span(),
                 format!("{path}.kind"),
                 "probes edit the corpus or the target's config: they need a target this run starts",
             );
-            None
-        }
-        "module-edit" => Some(Fault::ModuleEdit(f.module.clone())),
-        "config-invalid-patch" => need(c, f.patch.is_some(), "a patch table").then(|| {
-            Fault::ConfigInvalidPatch(
-                serde_json::to_value(f.patch.clone().unwrap_or_default()).unwrap_or_default(),
-            )
-        }),
-        "breaker-reset" => Some(Fault::BreakerReset(f.name.clone())),
-        "breaker-force-open" => need(c, f.name.is_some(), "the breaker's name")
-            .then(|| Fault::BreakerForceOpen(f.name.clone().unwrap_or_default())),
-        other => {
-            c.at(
-                f.kind.span(),
-                format!("{path}.kind"),
-                format!("unknown fault \"{other}\""),
-            );
-            None
-        }
-    }?;
+                None
+            }
+            "module-edit" => Some(Fault::ModuleEdit(f.module.clone())),
+            "config-invalid-patch" => need(c, f.patch.is_some(), "a patch table").then(|| {
+                Fault::ConfigInvalidPatch(
+                    serde_json::to_value(f.patch.clone().unwrap_or_default()).unwrap_or_default(),
+                )
+            }),
+            "breaker-reset" => Some(Fault::BreakerReset(f.name.clone())),
+            "breaker-force-open" => need(c, f.name.is_some(), "the breaker's name")
+                .then(|| Fault::BreakerForceOpen(f.name.clone().unwrap_or_default())),
+            other => {
+                c.at(
+                    f.kind.span(),
+                    format!("{path}.kind"),
+                    format!("unknown fault \"{other}\""),
+                );
+                None
+            }
+        }?;
     Some(FaultStep {
         at: at?,
         duration,
