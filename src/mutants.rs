@@ -53,23 +53,7 @@ pub(crate) fn run_mutants(args: &MutantsArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::INCONCLUSIVE;
-        }
-    };
-    match runtime.block_on(matrix(args, plan)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            exit::INCONCLUSIVE
-        }
-    }
+    crate::run::on_runtime(matrix(args, plan))
 }
 
 /// The map and the scenarios it names, checked before anything runs.

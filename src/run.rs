@@ -40,6 +40,12 @@ pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> u8 {
             return exit::USAGE;
         }
     };
+    on_runtime(run_async(file, &scenario, flags))
+}
+
+/// Runs `work` on a fresh multi-thread runtime and returns its exit code;
+/// an error is printed and is exit code 3 (the run proved nothing).
+pub(crate) fn on_runtime(work: impl std::future::Future<Output = anyhow::Result<u8>>) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,7 +56,7 @@ pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> u8 {
             return exit::INCONCLUSIVE;
         }
     };
-    match runtime.block_on(run_async(file, &scenario, flags)) {
+    match runtime.block_on(work) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
