@@ -202,6 +202,26 @@ fn each_process_fault_kind_is_its_own_fault() {
 }
 
 #[test]
+fn probe_kinds_check_their_fields() {
+    let base =
+        "name = \"x\"\n[[phases]]\nname = \"a\"\nduration = \"10s\"\nload = { model = \"idle\" }\n";
+    let one = |fault: &str| check(&format!("{base}[[faults]]\nat = \"1s\"\n{fault}\n"));
+    assert_eq!(
+        one("kind = \"module-edit\"").unwrap().faults[0].fault,
+        Fault::ModuleEdit(None)
+    );
+    assert_eq!(
+        one("kind = \"hit-rate-audit\"\ncount = 50").unwrap().faults[0].fault,
+        Fault::HitRateAudit(50)
+    );
+    assert!(one("kind = \"hit-rate-audit\"").unwrap().faults[0]
+        .fault
+        .is_probe());
+    let e = one("kind = \"config-invalid-patch\"").unwrap_err();
+    assert!(e.contains("a patch table"), "{e}");
+}
+
+#[test]
 fn abort_conditions_watch_the_overall_error_rate() {
     let text =
         "name = \"x\"\n[[phases]]\nname = \"a\"\nduration = \"10s\"\nload = { model = \"idle\" }\n\

@@ -79,6 +79,11 @@ pub enum Metric {
     /// Share of `config-invalid-patch` probes the target refused whole:
     /// a 4xx answer and `GET /config` unchanged.
     ConfigAtomicity,
+    /// Share of `hit-rate-audit` probes in which the server's hit figures
+    /// agreed with what the client saw: its hit counter grew by at least
+    /// the hits the probe's own loads were told of, and its reported
+    /// `cacheHitRate` matched its counters.
+    HitRateAccuracy,
 }
 
 /// A dependency a recovery claim is about.
@@ -228,6 +233,7 @@ impl fmt::Display for Metric {
             Metric::MemoryGrowth => f.write_str("memory_growth"),
             Metric::Freshness => f.write_str("freshness"),
             Metric::ConfigAtomicity => f.write_str("config_atomicity"),
+            Metric::HitRateAccuracy => f.write_str("hit_rate_accuracy"),
         }
     }
 }

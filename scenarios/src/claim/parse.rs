@@ -9,7 +9,7 @@ use super::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 /// The metrics a claim may name, for error messages.
 const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey)], \
 rps[(journey)], cache_hit_rate, availability, recovery_time(dep), time_to_open(dep), \
-bytes_per_cached_module, memory_usage, memory_growth, cpu_usage, freshness, config_atomicity";
+bytes_per_cached_module, memory_usage, memory_growth, cpu_usage, freshness, config_atomicity, hit_rate_accuracy";
 
 /// What kind of threshold a metric is compared with.
 #[derive(Clone, Copy)]
@@ -168,6 +168,7 @@ impl Parser {
             "memory_growth" => (Metric::MemoryGrowth, Kind::Bytes),
             "freshness" => (Metric::Freshness, Kind::Ratio),
             "config_atomicity" => (Metric::ConfigAtomicity, Kind::Ratio),
+            "hit_rate_accuracy" => (Metric::HitRateAccuracy, Kind::Ratio),
             "cpu_usage" => (Metric::CpuUsage, Kind::Ratio),
             "recovery_time" | "time_to_open" => {
                 let (arg, at) = self.argument(true)?.unwrap_or_default();

@@ -67,7 +67,9 @@ pub(crate) fn step(fault: &Fault) -> Option<Step> {
         Fault::BreakerForceOpen(name) => {
             Step::Action(OperatorAction::BreakerForceOpen(name.clone()))
         }
-        Fault::ModuleEdit(_) | Fault::ConfigInvalidPatch(_) => return None,
+        Fault::ModuleEdit(_) | Fault::ConfigInvalidPatch(_) | Fault::HitRateAudit(_) => {
+            return None
+        }
     })
 }
 

@@ -3,7 +3,8 @@
 //! cache that never re-validates still serves the old exports. A
 //! `config-invalid-patch` posts a patch that must be refused and compares
 //! `GET /config` before and after: a patch applied field by field before
-//! validation leaves its valid fields behind.
+//! validation leaves its valid fields behind. A `hit-rate-audit` loads a
+//! module itself and holds the server's hit figures against the answers.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,6 +59,9 @@ pub(crate) fn spawn(
                     "config-invalid-patch",
                     refused(&client, &target, patch).await,
                 ),
+                Fault::HitRateAudit(count) => {
+                    ("hit-rate-audit", audit(&client, &target, *count).await)
+                }
                 _ => continue,
             };
             let (passed, detail) = match result {
@@ -158,4 +162,70 @@ async fn refused(
         )),
         (false, _) => Err(format!("an invalid patch was answered {status}")),
     }
+}
+
+/// The server's `(cacheHits, cacheMisses, cacheHitRate)`.
+async fn hit_figures(client: &reqwest::Client, base: &str) -> Result<(f64, f64, f64), String> {
+    let body: serde_json::Value = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .map_err(|e| format!("GET /metrics: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("GET /metrics: {e}"))?;
+    let field = |name: &str| {
+        body[name]
+            .as_f64()
+            .ok_or_else(|| format!("/metrics has no {name}"))
+    };
+    Ok((
+        field("cacheHits")?,
+        field("cacheMisses")?,
+        field("cacheHitRate")?,
+    ))
+}
+
+/// Loads the most popular module `count` times, counting the answers that
+/// say `cached: true`. Other load runs alongside, so the server's hit
+/// counter must have grown by *at least* that many; and the rate it
+/// reports must be its own counters' ratio.
+async fn audit(
+    client: &reqwest::Client,
+    target: &ProbeTarget,
+    count: u32,
+) -> Result<String, String> {
+    let module = target.default_module.clone().ok_or("no module to load")?;
+    let (hits0, _, _) = hit_figures(client, &target.base).await?;
+    let url = format!("{}/modules/load?path={module}", target.base);
+    let mut seen = 0u32;
+    for _ in 0..count {
+        let body: serde_json::Value = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("loading {module}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("loading {module}: {e}"))?;
+        if body["cached"].as_bool() == Some(true) {
+            seen += 1;
+        }
+    }
+    let (hits1, misses1, reported) = hit_figures(client, &target.base).await?;
+    let counted = hits1 - hits0;
+    let own = hits1 / (hits1 + misses1).max(1.0);
+    if counted < f64::from(seen) {
+        return Err(format!(
+            "{seen} of {count} loads answered cached, but the hit counter grew by only {counted}"
+        ));
+    }
+    if (reported - own).abs() > 0.01 {
+        return Err(format!(
+            "{seen} of {count} loads answered cached; the server reports cacheHitRate {reported:.4} but its counters give {own:.4}"
+        ));
+    }
+    Ok(format!(
+        "{seen} of {count} loads answered cached; hit counter +{counted}; reported rate {reported:.4} matches its counters"
+    ))
 }

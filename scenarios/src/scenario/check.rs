@@ -575,7 +575,9 @@ fn fault(
                 )
             }),
             "cache-clear" => Some(Fault::CacheClear),
-            "module-edit" | "config-invalid-patch" if matches!(target, Target::Url(_)) => {
+            "module-edit" | "config-invalid-patch" | "hit-rate-audit"
+                if matches!(target, Target::Url(_)) =>
+            {
                 c.at(
                 f.kind.span(),
                 format!("{path}.kind"),
@@ -584,6 +586,7 @@ fn fault(
                 None
             }
             "module-edit" => Some(Fault::ModuleEdit(f.module.clone())),
+            "hit-rate-audit" => Some(Fault::HitRateAudit(f.count.unwrap_or(200).max(1))),
             "config-invalid-patch" => need(c, f.patch.is_some(), "a patch table").then(|| {
                 Fault::ConfigInvalidPatch(
                     serde_json::to_value(f.patch.clone().unwrap_or_default()).unwrap_or_default(),

@@ -216,13 +216,20 @@ pub enum Fault {
     /// Probe: `POST /config` with a patch that must be refused, then check
     /// the answer is a 4xx and `GET /config` did not change.
     ConfigInvalidPatch(serde_json::Value),
+    /// Probe: load the most popular module this many times, counting the
+    /// answers that say `cached: true`, and compare with the server's hit
+    /// counter and reported hit rate.
+    HitRateAudit(u32),
 }
 
 impl Fault {
     /// Whether the harness performs and checks it itself (a probe) rather
     /// than injecting it through the chaos timeline.
     pub fn is_probe(&self) -> bool {
-        matches!(self, Fault::ModuleEdit(_) | Fault::ConfigInvalidPatch(_))
+        matches!(
+            self,
+            Fault::ModuleEdit(_) | Fault::ConfigInvalidPatch(_) | Fault::HitRateAudit(_)
+        )
     }
 }
 

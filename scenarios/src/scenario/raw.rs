@@ -104,6 +104,7 @@ pub(super) struct RawFault {
     pub(super) name: Option<String>,
     pub(super) patch: Option<toml::Table>,
     pub(super) module: Option<String>,
+    pub(super) count: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -360,14 +360,9 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
                 ),
             }
         }
-        Metric::Freshness | Metric::ConfigAtomicity => {
-            let kind = if matches!(e.metric, Metric::Freshness) {
-                "module-edit"
-            } else {
-                "config-invalid-patch"
-            };
-            probe_share(kind, phases, record)
-        }
+        Metric::Freshness => probe_share("module-edit", phases, record),
+        Metric::ConfigAtomicity => probe_share("config-invalid-patch", phases, record),
+        Metric::HitRateAccuracy => probe_share("hit-rate-audit", phases, record),
         Metric::TimeToOpen { dependency } | Metric::RecoveryTime { dependency } => {
             let opening = matches!(e.metric, Metric::TimeToOpen { .. });
             breaker_time(dependency, opening, phases, record)
