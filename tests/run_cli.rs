@@ -253,6 +253,7 @@ phase = "probes"
         .output()
         .unwrap();
     let _ = server.kill();
+    let _ = server.wait();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(
         run.status.code(),
