@@ -42,6 +42,7 @@
 pub use run_dir::write_run_dir;
 pub use table::verdict_table;
 
+mod charts;
 mod format;
 mod json;
 mod junit;
