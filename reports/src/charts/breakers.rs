@@ -82,7 +82,10 @@ impl Breakers<'_> {
             let y = row as f64;
             chart.draw_series(bands(states).into_iter().filter_map(|(from, to, state)| {
                 let fill = colour(state)?;
-                Some(Rectangle::new([(from, y + 0.2), (to, y + 0.8)], fill.filled()))
+                Some(Rectangle::new(
+                    [(from, y + 0.2), (to, y + 0.8)],
+                    fill.filled(),
+                ))
             }))?;
         }
         // Legend entries only: empty series that carry a state's swatch.
@@ -104,10 +107,19 @@ mod tests {
     #[test]
     fn bands_merge_runs_of_one_state() {
         let s = |at: f64, state: &str| (at, state.to_string());
-        let states = [s(0.0, "closed"), s(0.25, "closed"), s(0.5, "open"), s(0.75, "closed")];
+        let states = [
+            s(0.0, "closed"),
+            s(0.25, "closed"),
+            s(0.5, "open"),
+            s(0.75, "closed"),
+        ];
         assert_eq!(
             bands(&states),
-            [(0.0, 0.5, "closed"), (0.5, 0.75, "open"), (0.75, 1.0, "closed")]
+            [
+                (0.0, 0.5, "closed"),
+                (0.5, 0.75, "open"),
+                (0.75, 1.0, "closed")
+            ]
         );
     }
 }

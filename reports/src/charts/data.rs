@@ -99,7 +99,13 @@ pub(super) fn latencies(report: &RunReport) -> Result<BTreeMap<String, JourneyLa
                     whole: somon_loadgen::new_histogram(),
                 });
             let at = phase.start + interval.start;
-            add(journey.intervals.entry(at).or_insert_with(somon_loadgen::new_histogram), &interval.histogram)?;
+            add(
+                journey
+                    .intervals
+                    .entry(at)
+                    .or_insert_with(somon_loadgen::new_histogram),
+                &interval.histogram,
+            )?;
             add(&mut journey.whole, &interval.histogram)?;
         }
     }
@@ -107,7 +113,9 @@ pub(super) fn latencies(report: &RunReport) -> Result<BTreeMap<String, JourneyLa
 }
 
 fn add(total: &mut Histogram<u64>, h: &Histogram<u64>) -> Result<(), String> {
-    total.add(h).map_err(|e| format!("merging latencies: {e:?}"))
+    total
+        .add(h)
+        .map_err(|e| format!("merging latencies: {e:?}"))
 }
 
 /// The latency thresholds claimed for `journey`, in claim order.
@@ -115,7 +123,10 @@ pub(super) fn thresholds(report: &RunReport, journey: &str) -> Vec<Threshold> {
     let mut out: Vec<Threshold> = Vec::new();
     for verdict in &report.verdicts {
         // Alerts are written `never p99(x) > 1s for 2m`.
-        let text = verdict.expected.strip_prefix("never ").unwrap_or(&verdict.expected);
+        let text = verdict
+            .expected
+            .strip_prefix("never ")
+            .unwrap_or(&verdict.expected);
         let Ok(e) = text.parse::<Expectation>() else {
             continue;
         };
@@ -153,7 +164,9 @@ pub(super) fn breaker_states(report: &RunReport) -> BTreeMap<String, Vec<(f64, S
             let at = (phase.start + sample.at).as_secs_f64();
             for (name, breaker) in breakers {
                 if let Some(state) = breaker["state"].as_str() {
-                    out.entry(name.clone()).or_default().push((at, state.to_string()));
+                    out.entry(name.clone())
+                        .or_default()
+                        .push((at, state.to_string()));
                 }
             }
         }
@@ -209,7 +222,11 @@ mod tests {
         let got: Vec<(f64, f64, &str)> = w.iter().map(|w| (w.from, w.to, &*w.hits)).collect();
         assert_eq!(
             got,
-            [(5.0, 9.0, "external:a"), (7.0, 20.0, "target"), (12.0, 20.0, "external:a")]
+            [
+                (5.0, 9.0, "external:a"),
+                (7.0, 20.0, "target"),
+                (12.0, 20.0, "external:a")
+            ]
         );
     }
 }

@@ -2,6 +2,7 @@
 //! windows shaded, the claimed thresholds drawn across.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::data::{FaultWindow, JourneyLatency, Threshold};
 use super::style::{self, SERIES, THRESHOLD};
@@ -65,7 +66,9 @@ impl Latency<'_> {
             chart
                 .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
                 .label(*name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
         }
         for threshold in &self.thresholds {
             let y = threshold.millis;
@@ -77,11 +80,16 @@ impl Latency<'_> {
                     THRESHOLD.stroke_width(2),
                 ))?
                 .label(threshold.label.as_str())
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], THRESHOLD.stroke_width(2)));
+                .legend(|(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], THRESHOLD.stroke_width(2))
+                });
             chart.draw_series([Text::new(
                 threshold.label.clone(),
                 (0.0, y),
-                style::label().color(&THRESHOLD),
+                // Above the line, so the dashes do not strike it through.
+                style::label()
+                    .color(&THRESHOLD)
+                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
             )])?;
         }
         style::legend(&mut chart)?;

@@ -132,7 +132,13 @@ pub(crate) fn render(report: &RunReport) -> Result<Vec<ChartFile>, String> {
 fn file_stem(journey: &str) -> String {
     journey
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

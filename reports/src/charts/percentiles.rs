@@ -13,7 +13,7 @@ use super::style::{self, SERIES};
 /// Tick positions on the x axis and their labels.
 const TICKS: [(f64, &str); 6] = [
     (0.0, "0%"),
-    (0.301_029_995_663_981_2, "50%"),
+    (std::f64::consts::LOG10_2, "50%"),
     (1.0, "90%"),
     (2.0, "99%"),
     (3.0, "99.9%"),
@@ -60,12 +60,20 @@ impl Ranged for PercentileAxis {
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let share = if self.high > 0.0 { value / self.high } else { 0.0 };
+        let share = if self.high > 0.0 {
+            value / self.high
+        } else {
+            0.0
+        };
         limit.0 + (share * f64::from(limit.1 - limit.0)).round() as i32
     }
 
     fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
-        TICKS.iter().map(|t| t.0).filter(|x| *x <= self.high + 1e-9).collect()
+        TICKS
+            .iter()
+            .map(|t| t.0)
+            .filter(|x| *x <= self.high + 1e-9)
+            .collect()
     }
 
     fn range(&self) -> Range<f64> {
@@ -111,7 +119,11 @@ impl Percentiles<'_> {
         let colour = SERIES[0];
         chart
             .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
-            .label(format!("{} ({} requests)", self.journey, self.histogram.len()))
+            .label(format!(
+                "{} ({} requests)",
+                self.journey,
+                self.histogram.len()
+            ))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
         chart
             .configure_series_labels()

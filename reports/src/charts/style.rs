@@ -68,7 +68,8 @@ pub(super) fn label() -> TextStyle<'static> {
 }
 
 /// A chart over run-clock seconds (x) and some value (y).
-pub(super) type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub(super) type TimeChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Shades each fault window across the whole height and names what it hit
 /// at its top.
@@ -77,12 +78,18 @@ pub(super) fn shade_faults<DB: DrawingBackend>(
     windows: &[FaultWindow],
     (y_low, y_high): (f64, f64),
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    chart.draw_series(windows.iter().map(|w| {
-        Rectangle::new([(w.from, y_low), (w.to, y_high)], FAULT.mix(0.25).filled())
-    }))?;
+    chart.draw_series(
+        windows
+            .iter()
+            .map(|w| Rectangle::new([(w.from, y_low), (w.to, y_high)], FAULT.mix(0.25).filled())),
+    )?;
     let ink = BLACK.mix(0.7);
     chart.draw_series(windows.iter().map(|w| {
-        Text::new(format!("fault: {}", w.hits), (w.from, y_high), label().color(&ink))
+        Text::new(
+            format!("fault: {}", w.hits),
+            (w.from, y_high),
+            label().color(&ink),
+        )
     }))?;
     Ok(())
 }

@@ -46,7 +46,9 @@ impl Throughput<'_> {
                 requests.stroke_width(2),
             ))?
             .label("requests/s")
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], requests.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 16, y)], requests.stroke_width(2))
+            });
         chart
             .draw_series(LineSeries::new(
                 self.points.iter().map(|p| (p.0, p.2)),
