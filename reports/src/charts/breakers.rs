@@ -54,7 +54,7 @@ impl Breakers<'_> {
         let rows = names.len().max(1) as f64;
         let x_high = self.end.max(1.0);
         let mut chart = ChartBuilder::on(root)
-            .caption("Circuit breakers", style::caption())
+            .caption("Circuit breakers", style::caption_style())
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(120)

@@ -46,20 +46,13 @@ impl Latency<'_> {
         let y_high = (highest * 1.15).max(1.0);
         let x_high = self.end.max(1.0);
 
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("Latency of {}", self.journey), style::caption())
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_high, 0.0..y_high)?;
-        chart
-            .configure_mesh()
-            .x_desc("run clock (s)")
-            .y_desc("latency (ms)")
-            .label_style(style::label())
-            .axis_desc_style(style::label())
-            .draw()?;
-        style::shade_faults(&mut chart, self.faults, (0.0, y_high))?;
+        let mut chart = style::time_chart(
+            root,
+            &format!("Latency of {}", self.journey),
+            "latency (ms)",
+            (x_high, y_high),
+            self.faults,
+        )?;
 
         for (i, ((_, name), points)) in QUANTILES.iter().zip(lines).enumerate() {
             let colour = SERIES[i % SERIES.len()];

@@ -102,7 +102,7 @@ impl Percentiles<'_> {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 format!("Latency distribution of {} (whole run)", self.journey),
-                style::caption(),
+                style::caption_style(),
             )
             .margin(12)
             .x_label_area_size(40)

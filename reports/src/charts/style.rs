@@ -58,7 +58,7 @@ pub(super) fn ensure_font() -> Result<(), String> {
 }
 
 /// Text style of captions.
-pub(super) fn caption() -> TextStyle<'static> {
+pub(super) fn caption_style() -> TextStyle<'static> {
     (FAMILY, 20).into_font().style(FontStyle::Bold).into()
 }
 
@@ -70,6 +70,33 @@ pub(super) fn label() -> TextStyle<'static> {
 /// A chart over run-clock seconds (x) and some value (y).
 pub(super) type TimeChart<'a, DB> =
     ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart over the run clock (0 to `x_high` s) and values (0 to `y_high`,
+/// described by `y_desc`), with its mesh drawn and the fault windows
+/// shaded behind whatever is drawn next.
+pub(super) fn time_chart<'a, DB: DrawingBackend + 'a>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    (x_high, y_high): (f64, f64),
+    faults: &[FaultWindow],
+) -> Result<TimeChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, caption_style())
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..x_high, 0.0..y_high)?;
+    chart
+        .configure_mesh()
+        .x_desc("run clock (s)")
+        .y_desc(y_desc)
+        .label_style(label())
+        .axis_desc_style(label())
+        .draw()?;
+    shade_faults(&mut chart, faults, (0.0, y_high))?;
+    Ok(chart)
+}
 
 /// Shades each fault window across the whole height and names what it hit
 /// at its top.

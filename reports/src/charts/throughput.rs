@@ -24,20 +24,13 @@ impl Throughput<'_> {
         let highest = self.points.iter().map(|p| p.1.max(p.2)).fold(0.0, f64::max);
         let y_high = (highest * 1.15).max(1.0);
         let x_high = self.end.max(1.0);
-        let mut chart = ChartBuilder::on(root)
-            .caption("Throughput", style::caption())
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_high, 0.0..y_high)?;
-        chart
-            .configure_mesh()
-            .x_desc("run clock (s)")
-            .y_desc("per second")
-            .label_style(style::label())
-            .axis_desc_style(style::label())
-            .draw()?;
-        style::shade_faults(&mut chart, self.faults, (0.0, y_high))?;
+        let mut chart = style::time_chart(
+            root,
+            "Throughput",
+            "per second",
+            (x_high, y_high),
+            self.faults,
+        )?;
 
         let requests = SERIES[0];
         chart
