@@ -63,6 +63,12 @@ enum Command {
     /// its defect twins (SPEC §8). Exit 0 all caught, 1 a twin missed or a
     /// false alarm, 3 a run proved nothing.
     Mutants(mutants::MutantsArgs),
+    /// Re-render a run directory from its record.json: charts, report.html
+    /// and the other artefacts, without running anything.
+    Report {
+        /// The run directory (holds record.json).
+        dir: PathBuf,
+    },
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
@@ -131,6 +137,7 @@ fn main() -> ExitCode {
         Command::Bundle(args) => run_bundle(args),
         Command::Check { file } => run_check(&file),
         Command::Scenarios { dir } => run_scenarios(&dir),
+        Command::Report { dir } => run_report(&dir),
         Command::Run { scenario, flags } => {
             return ExitCode::from(run::run_scenario(&scenario, &flags));
         }
@@ -194,6 +201,17 @@ fn run_check(file: &std::path::Path) -> anyhow::Result<()> {
         scenario.faults.len(),
         scenario.claims.len(),
         scenario.alerts.len()
+    );
+    Ok(())
+}
+
+fn run_report(dir: &std::path::Path) -> anyhow::Result<()> {
+    let written = somon_reports::render_dir(dir)
+        .with_context(|| format!("re-rendering the run directory {}", dir.display()))?;
+    eprintln!(
+        "wrote {} files; open {}",
+        written.len(),
+        dir.join("report.html").display()
     );
     Ok(())
 }

@@ -1,12 +1,18 @@
 //! Turns a finished (or cut-short) run into the artefacts people and CI
 //! read (SPEC §6): [`write_run_dir`] writes `verdicts.json`, `record.json`,
-//! `summary.md`, `junit.xml` and `events.jsonl` into the run's directory,
-//! and [`verdict_table`] renders the table printed at the end of a run.
+//! `summary.md`, `junit.xml`, `events.jsonl`, the charts (`charts/*.svg`
+//! and `*.png`: latency over time with fault windows and claim thresholds,
+//! throughput, breaker states, latency distribution) and a self-contained
+//! `report.html` into the run's directory; [`render_dir`] writes them all
+//! again from a directory's `record.json`; and [`verdict_table`] renders
+//! the table printed at the end of a run.
 //!
-//! Both take a [`RunReport`](somon_scenarios::RunReport) from
+//! All take a [`RunReport`](somon_scenarios::RunReport) from
 //! `somon-scenarios` and compute nothing about the run: the verdicts, the
 //! tally and the exit code come from there, this crate only renders them.
-//! Charts and the HTML report are not written yet.
+//! Charts are drawn with plotters in an embedded font (DejaVu Sans), so
+//! PNG text needs no system fonts, and the same record always gives the
+//! same bytes.
 //!
 //! ```
 //! use somon_scenarios::{Manifest, Outcome, RunRecord, RunReport, RunStatus, Verdict};
@@ -39,10 +45,12 @@
 //! assert!(dir.path().join("junit.xml").is_file());
 //! ```
 
-pub use run_dir::write_run_dir;
+pub use run_dir::{render_dir, write_run_dir};
 pub use table::verdict_table;
 
+mod charts;
 mod format;
+mod html;
 mod json;
 mod junit;
 mod markdown;

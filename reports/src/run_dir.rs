@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use somon_scenarios::RunReport;
 
-use crate::{json, junit, markdown};
+use crate::{charts, html, json, junit, markdown};
 
 /// Writes the run's artefacts into `dir`, creating it if needed, and
 /// returns their paths:
@@ -18,7 +18,14 @@ use crate::{json, junit, markdown};
 ///   they were judged on, the fault history); it reads back with serde;
 /// - `summary.md`: the result as a CI job summary or PR comment;
 /// - `junit.xml`: one test case per claim × phase, for CI test views;
-/// - `events.jsonl`: the fault history, one JSON event a line.
+/// - `events.jsonl`: the fault history, one JSON event a line;
+/// - `charts/NAME.svg` and `charts/NAME.png` for each chart the record has
+///   data for: `latency-JOURNEY`, `throughput`, `breakers`,
+///   `percentiles-JOURNEY`;
+/// - `report.html`: all of it on one self-contained page.
+///
+/// The five text artefacts are written first, so a record whose charts
+/// cannot be drawn still leaves its verdicts behind.
 ///
 /// Each file is written to a temporary file beside it and renamed into
 /// place, so a run interrupted mid-write leaves either the old file or the
@@ -28,7 +35,8 @@ use crate::{json, junit, markdown};
 /// # Errors
 ///
 /// Any I/O error creating `dir` or writing a file; the files written
-/// before it stay.
+/// before it stay. An interval log in the record that does not parse
+/// fails the charts with [`io::ErrorKind::InvalidData`].
 ///
 /// # Example
 ///
@@ -47,7 +55,8 @@ use crate::{json, junit, markdown};
 /// };
 /// let dir = tempfile::tempdir().unwrap();
 /// let written = somon_reports::write_run_dir(&dir.path().join("run"), &report).unwrap();
-/// assert_eq!(written.len(), 5);
+/// // No phase ran, so there is nothing to chart: five files and the page.
+/// assert_eq!(written.len(), 6);
 /// assert!(written.iter().all(|path| path.is_file()));
 /// ```
 pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>> {
@@ -65,8 +74,72 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
         write_atomically(&path, contents.as_bytes())?;
         written.push(path);
     }
+    let charts =
+        charts::render(report).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if !charts.is_empty() {
+        let chart_dir = dir.join("charts");
+        fs::create_dir_all(&chart_dir)?;
+        for chart in &charts {
+            for (ext, bytes) in [("svg", chart.svg.as_bytes()), ("png", &chart.png[..])] {
+                let path = chart_dir.join(format!("{}.{ext}", chart.name));
+                write_atomically(&path, bytes)?;
+                written.push(path);
+            }
+        }
+        sync_dir(&chart_dir)?;
+    }
+    let page = html::report(report, &charts).map_err(io::Error::other)?;
+    let path = dir.join("report.html");
+    write_atomically(&path, page.as_bytes())?;
+    written.push(path);
     sync_dir(dir)?;
     Ok(written)
+}
+
+/// Re-renders a run directory from its `record.json`: every artefact
+/// [`write_run_dir`] writes is written again (charts and `report.html`
+/// included), so a report made by an older build, or one whose charts
+/// failed, can be brought up to date without re-running the load.
+/// Returns the paths written.
+///
+/// # Errors
+/// `record.json` missing or unreadable ([`io::ErrorKind::NotFound`] and
+/// friends), not a run report ([`io::ErrorKind::InvalidData`]), or any
+/// error of [`write_run_dir`].
+///
+/// # Example
+///
+/// ```
+/// use somon_scenarios::{Manifest, RunRecord, RunReport, RunStatus};
+///
+/// let report = RunReport {
+///     manifest: Manifest { scenario: "smoke".into(), ..Manifest::default() },
+///     status: RunStatus::Completed,
+///     reason: None,
+///     validity: vec![],
+///     steady_state: vec![],
+///     verdicts: vec![],
+///     record: RunRecord::default(),
+///     history: vec![],
+/// };
+/// let dir = tempfile::tempdir().unwrap();
+/// somon_reports::write_run_dir(dir.path(), &report).unwrap();
+/// std::fs::remove_file(dir.path().join("report.html")).unwrap();
+/// somon_reports::render_dir(dir.path()).unwrap();
+/// assert!(dir.path().join("report.html").is_file());
+/// ```
+pub fn render_dir(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let text = fs::read_to_string(dir.join("record.json"))?;
+    let report: RunReport = serde_json::from_str(&text).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: not a run record: {e}",
+                dir.join("record.json").display()
+            ),
+        )
+    })?;
+    write_run_dir(dir, &report)
 }
 
 /// Writes `contents` to `path` through a temporary file in the same
@@ -112,12 +185,13 @@ mod tests {
     use super::*;
     use crate::fixture;
 
-    const NAMES: [&str; 5] = [
+    const NAMES: [&str; 6] = [
         "verdicts.json",
         "record.json",
         "summary.md",
         "junit.xml",
         "events.jsonl",
+        "report.html",
     ];
 
     #[test]
