@@ -84,6 +84,22 @@ fn a_sound_target_passes_and_the_run_directory_is_written() {
     assert!(manifest["host"]["memory_bytes"].as_u64().unwrap() > 0);
     assert!(manifest["versions"]["somon-verify"].is_string());
     assert!(manifest.get("git_sha").is_some());
+    // The plotted report came with the run, and re-renders from the record
+    // alone to the same charts.
+    let chart = out.join("charts").join("latency-load_cached.svg");
+    let first = std::fs::read(&chart).unwrap();
+    assert!(out.join("report.html").is_file());
+    let again = Command::new(bin())
+        .args(["report", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(std::fs::read(&chart).unwrap(), first);
 }
 
 /// Acceptance 3 in small: one cache hit in a hundred stalls its worker
