@@ -205,6 +205,18 @@ fn breaker(at_ms: u64, state: &str) -> Sample {
     }
 }
 
+/// A registry fault on lodash applied at `from` s and removed at `to` s.
+fn lodash_outage(from: u64, to: u64) -> Vec<FaultEvent> {
+    [(from, true), (to, false)]
+        .into_iter()
+        .map(|(at, applied)| FaultEvent {
+            at: Duration::from_secs(at),
+            applied,
+            hits: "external:lodash".into(),
+        })
+        .collect()
+}
+
 #[test]
 fn breaker_times_run_from_the_fault_to_the_state_change() {
     let samples = vec![
@@ -215,18 +227,7 @@ fn breaker_times_run_from_the_fault_to_the_state_change() {
         breaker(12_250, "closed"),
     ];
     let mut r = record(phase("external", &[], 0, &[], samples));
-    r.faults = vec![
-        FaultEvent {
-            at: Duration::from_secs(1),
-            applied: true,
-            hits: "external:lodash".into(),
-        },
-        FaultEvent {
-            at: Duration::from_secs(8),
-            applied: false,
-            hits: "external:lodash".into(),
-        },
-    ];
+    r.faults = lodash_outage(1, 8);
     let v = judge(&claim("time_to_open(external:lodash) < 10s"), &r);
     assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(2.5)), "{v:?}");
     let v = judge(&claim("recovery_time(external:lodash) < 4s"), &r);
@@ -268,18 +269,7 @@ fn a_recovery_needs_a_breaker_that_opened() {
         breaker(9000, "closed"),
     ];
     let mut r = record(phase("external", &[], 0, &[], samples));
-    r.faults = vec![
-        FaultEvent {
-            at: Duration::from_secs(1),
-            applied: true,
-            hits: "external:lodash".into(),
-        },
-        FaultEvent {
-            at: Duration::from_secs(6),
-            applied: false,
-            hits: "external:lodash".into(),
-        },
-    ];
+    r.faults = lodash_outage(1, 6);
     let v = judge(&claim("recovery_time(external:lodash) < 30s"), &r);
     assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
     assert!(v.evidence.contains("never opened"), "{v:?}");
