@@ -14,6 +14,7 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod capacity;
 mod mutants;
 mod run;
 
@@ -69,6 +70,11 @@ enum Command {
         /// The run directory (holds record.json).
         dir: PathBuf,
     },
+    /// Capacity search: step a scenario's load (its `[capacity]` table)
+    /// until a claim fails; report the knee, the curve and the documents'
+    /// scaling figures. Exit 0 knee found and figures hold, 1 a figure or
+    /// the lowest step failed, 3 nothing decided.
+    Capacity(capacity::CapacityArgs),
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
@@ -142,6 +148,7 @@ fn main() -> ExitCode {
             return ExitCode::from(run::run_scenario(&scenario, &flags));
         }
         Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
+        Command::Capacity(args) => return ExitCode::from(capacity::run_capacity(&args)),
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
         Command::Serve(args) => {
             return match run_serve(args) {

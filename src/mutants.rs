@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use somon_loadgen::RunControl;
-use somon_scenarios::{execute, exit, Outcome, RunOptions, Scenario, SpawnCommand, TwinMap};
+use somon_scenarios::{execute, exit, Outcome, RunOptions, Scenario, TwinMap};
 
 /// Arguments of `somon-verify mutants`.
 #[derive(clap::Args)]
@@ -191,25 +191,13 @@ async fn run_one(
         .prefix("somon-mutants-")
         .tempdir()
         .context("creating a scratch directory")?;
-    let spawn = if args.embedded {
-        None
-    } else {
-        Some(SpawnCommand {
-            program: std::env::current_exe().context("finding this executable")?,
-            args: vec!["serve".into()],
-        })
-    };
     let options = RunOptions {
         file: Some(path.to_path_buf()),
-        spawn,
+        spawn: crate::run::spawn_command(args.embedded)?,
         defects: defect.map(|d| vec![d.to_owned()]).unwrap_or_default(),
         work_dir: scratch.path().to_path_buf(),
         control: control.clone(),
-        versions: [(
-            "somon-verify".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        )]
-        .into(),
+        versions: crate::run::versions(),
         ..RunOptions::default()
     };
     let report = execute(scenario, &options).await?;

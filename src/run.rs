@@ -13,21 +13,21 @@ use somon_scenarios::{execute, exit, RunError, RunOptions, Scenario, SpawnComman
 pub(crate) struct RunFlags {
     /// Run against this HTTP service instead of the scenario's target.
     #[arg(long, value_name = "URL")]
-    target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Switch on a defect twin in the target this run starts (SPEC §8;
     /// repeatable). For proving a claim check can fail.
     #[arg(long = "defect", value_name = "NAME")]
-    defects: Vec<String>,
+    pub(crate) defects: Vec<String>,
     /// Run the reference system inside this process instead of as a child
     /// process (faster to start; load and target then share a process).
     #[arg(long)]
-    embedded: bool,
+    pub(crate) embedded: bool,
     /// Directory for the run's files (default `reports/out/<utc>-<scenario>`).
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Print verdicts.json on standard output instead of the table.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Runs the scenario in `file` and returns the process exit code.
@@ -75,15 +75,7 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
         .prefix("somon-verify-")
         .tempdir()
         .context("creating a scratch directory")?;
-    let spawn = if flags.embedded {
-        None
-    } else {
-        let program = std::env::current_exe().context("finding this executable")?;
-        Some(SpawnCommand {
-            program,
-            args: vec!["serve".into()],
-        })
-    };
+    let spawn = spawn_command(flags.embedded)?;
     let options = RunOptions {
         file: Some(file.to_path_buf()),
         target_url: flags.target.clone(),
@@ -91,11 +83,7 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
         defects: flags.defects.clone(),
         work_dir: scratch.path().to_path_buf(),
         control,
-        versions: [(
-            "somon-verify".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        )]
-        .into(),
+        versions: versions(),
         limits: Default::default(),
     };
     eprintln!(
@@ -130,6 +118,27 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
     }
     eprintln!("run directory: {}", dir.display());
     Ok(report.exit_code())
+}
+
+/// How to start a `spawn` target: this executable's `serve`; `None` runs
+/// the reference system in this process.
+pub(crate) fn spawn_command(embedded: bool) -> anyhow::Result<Option<SpawnCommand>> {
+    if embedded {
+        return Ok(None);
+    }
+    Ok(Some(SpawnCommand {
+        program: std::env::current_exe().context("finding this executable")?,
+        args: vec!["serve".into()],
+    }))
+}
+
+/// The versions a run's manifest records.
+pub(crate) fn versions() -> std::collections::BTreeMap<String, String> {
+    [(
+        "somon-verify".to_owned(),
+        env!("CARGO_PKG_VERSION").to_owned(),
+    )]
+    .into()
 }
 
 /// The scenario in `file`, or every problem with `file:line:col`.

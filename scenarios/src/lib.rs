@@ -20,6 +20,10 @@
 //!   fault proxy, steady state, phases under the fault timeline, rollback,
 //!   verdicts — a [`RunReport`] even when the run is cut short.
 //!
+//! - [`capacity`], the capacity search: one run per step of a scenario's
+//!   `[capacity]` plan until a claim fails, the knee, and the documents'
+//!   scaling figures judged against the curve.
+//!
 //! ```
 //! use std::time::Duration;
 //! use somon_scenarios::{Cmp, Expectation, Metric, Threshold};
@@ -41,13 +45,15 @@ mod scenario;
 mod twins;
 mod verdict;
 
+pub mod capacity;
+
 pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
 pub use run::{execute, RunError, RunOptions, SpawnCommand};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{
-    Claim, CorpusShape, Fault, FaultStep, Journey, Load, Phase, Problem, Scenario, ScenarioError,
-    Target,
+    CapacitySpec, Claim, CorpusShape, Fault, FaultStep, Figure, FigureCheck, Journey, Load, Phase,
+    Problem, Scenario, ScenarioError, Target,
 };
 pub use twins::{TwinEntry, TwinMap};
 pub use verdict::{

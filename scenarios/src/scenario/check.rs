@@ -66,13 +66,18 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Collects problems against the source text.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     text: &'a str,
-    problems: Vec<Problem>,
+    pub(super) problems: Vec<Problem>,
 }
 
 impl Checker<'_> {
-    fn at(&mut self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn at(
+        &mut self,
+        span: Range<usize>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         let (line, column) = position(self.text, span.start);
         self.problems.push(Problem {
             line,
@@ -82,7 +87,7 @@ impl Checker<'_> {
         });
     }
 
-    fn duration(&mut self, value: &Spanned<String>, path: &str) -> Option<Duration> {
+    pub(super) fn duration(&mut self, value: &Spanned<String>, path: &str) -> Option<Duration> {
         let parsed = parse_duration(value.get_ref());
         if parsed.is_none() {
             self.at(
@@ -233,6 +238,10 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
     let mut ids = BTreeSet::new();
     let claims = claims(c, &raw.claims, "claims", &names, &mut ids, false);
     let alerts = claims_alerts(c, &raw.alerts, &names, &mut ids);
+    let capacity = raw
+        .capacity
+        .as_ref()
+        .and_then(|cap| super::capacity::capacity(c, cap, &phases, &mut ids));
     Scenario {
         name: raw.name.into_inner(),
         description: raw.description,
@@ -245,6 +254,7 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
         abort,
         claims,
         alerts,
+        capacity,
     }
 }
 

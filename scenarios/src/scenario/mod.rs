@@ -2,6 +2,7 @@
 //! file, built once by [`Scenario::from_toml`], which reports every problem
 //! with `file:line:col`; nothing downstream checks it again.
 
+mod capacity;
 mod check;
 mod raw;
 
@@ -12,6 +13,7 @@ pub use somon_loadgen::Journey;
 
 use crate::Expectation;
 
+pub use capacity::{CapacitySpec, Figure, FigureCheck};
 pub use check::{Problem, ScenarioError};
 
 /// What the run measures.
@@ -39,6 +41,8 @@ pub struct Scenario {
     pub claims: Vec<Claim>,
     /// Alert rules (the windowed form), evaluated like claims.
     pub alerts: Vec<Claim>,
+    /// How `somon-verify capacity` steps it (`[capacity]`), if it says.
+    pub capacity: Option<CapacitySpec>,
 }
 
 impl Scenario {

@@ -31,6 +31,8 @@ pub(super) struct RawScenario {
     pub(super) claims: Vec<Spanned<RawClaim>>,
     #[serde(default)]
     pub(super) alerts: Vec<Spanned<RawClaim>>,
+    #[serde(default)]
+    pub(super) capacity: Option<Spanned<super::capacity::RawCapacity>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,221 @@
+//! `somon-verify capacity [SCENARIO]`: step a scenario's load until a claim
+//! fails, and report the knee, the curve and the documents' scaling
+//! figures (SPEC §5). Each step's run directory is written as it finishes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use somon_loadgen::RunControl;
+use somon_scenarios::capacity::{self, CapacityReport, StepOutcome, StepResult};
+use somon_scenarios::{exit, parse_duration, RunError, RunOptions, RunReport, Scenario};
+
+use crate::run::{self, RunFlags};
+
+/// Arguments of `capacity`.
+#[derive(clap::Args)]
+pub(crate) struct CapacityArgs {
+    /// A scenario with a `[capacity]` table.
+    #[arg(default_value = "scenarios/catalog/capacity.toml")]
+    scenario: PathBuf,
+    /// Loads to step through instead of the file's (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "LOADS")]
+    steps: Vec<f64>,
+    /// Least time each step holds instead of the file's (e.g. `20s`).
+    #[arg(long, value_name = "DURATION")]
+    hold: Option<String>,
+    #[command(flatten)]
+    flags: RunFlags,
+}
+
+/// Runs the search and returns the process exit code.
+pub(crate) fn run_capacity(args: &CapacityArgs) -> u8 {
+    run::init_logging();
+    let scenario = match read(args) {
+        Ok(scenario) => scenario,
+        Err(message) => {
+            eprintln!("{message}");
+            return exit::USAGE;
+        }
+    };
+    run::on_runtime(search(args, scenario))
+}
+
+/// The scenario with the command line's overrides, or why not.
+fn read(args: &CapacityArgs) -> Result<Scenario, String> {
+    let file = &args.scenario;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("error: reading {}: {e}", file.display()))?;
+    let mut scenario = Scenario::from_toml(file, &text).map_err(|e| e.to_string())?;
+    let Some(spec) = scenario.capacity.as_mut() else {
+        return Err(format!(
+            "error: {}: the scenario has no [capacity] table (which phase to step, and through which loads)",
+            file.display()
+        ));
+    };
+    if !args.steps.is_empty() {
+        let ascending = args.steps.windows(2).all(|w| w[0] < w[1]);
+        if !ascending || args.steps.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err("error: --steps: loads must be positive and ascending".to_owned());
+        }
+        spec.steps = args.steps.clone();
+    }
+    if let Some(hold) = &args.hold {
+        spec.hold = parse_duration(hold)
+            .ok_or_else(|| format!("error: --hold: \"{hold}\" is not a duration (e.g. 20s)"))?;
+    }
+    Ok(scenario)
+}
+
+async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<u8> {
+    let Some(spec) = scenario.capacity.clone() else {
+        return Ok(exit::USAGE);
+    };
+    let control = RunControl::new();
+    run::watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
+    let out = args.flags.out.clone().unwrap_or_else(|| {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        PathBuf::from("reports/out").join(format!("{stamp}-capacity-{}", scenario.name))
+    });
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let unit = capacity::unit(&scenario, &spec);
+    let plan = capacity::plan(&scenario, &spec);
+    eprintln!(
+        "capacity of {}: stepping phase \"{}\" through {} ({} steps, up to {:?})",
+        scenario.name,
+        spec.phase,
+        plan.iter()
+            .map(|s| format!("{}{}", s.load, unit.suffix()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.len(),
+        plan.iter().map(|s| s.hold).sum::<std::time::Duration>(),
+    );
+    let scratch = tempfile::Builder::new()
+        .prefix("somon-capacity-")
+        .tempdir()
+        .context("creating a scratch directory")?;
+    let spawn = run::spawn_command(args.flags.embedded)?;
+    let mut step_dirs = Vec::new();
+    let mut write_error = None;
+    let result = capacity::search(
+        &scenario,
+        &spec,
+        |step| RunOptions {
+            file: Some(args.scenario.clone()),
+            target_url: args.flags.target.clone(),
+            spawn: spawn.clone(),
+            defects: args.flags.defects.clone(),
+            work_dir: scratch.path().join(format!("step-{}", step.load)),
+            control: control.clone(),
+            versions: run::versions(),
+            limits: Default::default(),
+        },
+        |step, report| {
+            let dir = out.join(format!("step-{:02}-{}", step_dirs.len() + 1, step.load));
+            if let Err(e) = write_step(&dir, report) {
+                write_error.get_or_insert(e);
+            }
+            eprintln!("{}", progress_line(step, unit.suffix()));
+            step_dirs.push(dir);
+        },
+    )
+    .await;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let report = match result {
+        Ok(report) => report,
+        Err(e @ RunError::Usage(_)) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let json = serde_json::to_string_pretty(&report).context("encoding capacity.json")?;
+    std::fs::write(out.join("capacity.json"), json + "\n")
+        .with_context(|| format!("writing {}", out.join("capacity.json").display()))?;
+    if args.flags.json {
+        println!("{}", std::fs::read_to_string(out.join("capacity.json"))?);
+    } else {
+        print!("{}", table(&report));
+    }
+    eprintln!("capacity directory: {}", out.display());
+    Ok(report.exit_code())
+}
+
+fn write_step(dir: &Path, report: &RunReport) -> anyhow::Result<()> {
+    somon_reports::write_run_dir(dir, report)
+        .with_context(|| format!("writing the step's run directory {}", dir.display()))?;
+    Ok(())
+}
+
+/// One line per finished step, as it finishes.
+fn progress_line(step: &StepResult, unit: &str) -> String {
+    let p99 = step
+        .p99_s
+        .map_or("—".to_owned(), |p| format!("{:.1} ms", p * 1000.0));
+    format!(
+        "  step {}{unit}: {:?} — p99 {p99}, {:.0} req/s, errors {:.2} % — {}",
+        step.load,
+        step.outcome,
+        step.achieved_rps,
+        step.error_rate * 100.0,
+        step.reason
+    )
+}
+
+/// The curve, the knee and the figures as a plain table.
+fn table(report: &CapacityReport) -> String {
+    use std::fmt::Write as _;
+    let u = report.unit.suffix();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>12}  {:<12}  {:>10}  {:>10}  {:>8}  {:>9}  {:>8}",
+        "LOAD", "STEP", "P99", "ACHIEVED", "ERRORS", "PEAK RSS", "CPU"
+    );
+    for (i, s) in report.steps.iter().enumerate() {
+        let mark = if Some(i) == report.knee {
+            " <- knee"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:>12}  {:<12}  {:>10}  {:>8.0}/s  {:>7.2}%  {:>9}  {:>8}{mark}",
+            format!("{}{u}", s.load),
+            match s.outcome {
+                StepOutcome::Pass => "PASS",
+                StepOutcome::Fail => "FAIL",
+                StepOutcome::Inconclusive => "INCONCLUSIVE",
+            },
+            s.p99_s
+                .map_or("—".to_owned(), |p| format!("{:.1} ms", p * 1000.0)),
+            s.achieved_rps,
+            s.error_rate * 100.0,
+            s.peak_rss_bytes
+                .map_or("—".to_owned(), |b| format!("{:.0} MiB", b / 1048576.0)),
+            s.cpu_millicores
+                .map_or("—".to_owned(), |m| format!("{m:.0}m")),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nknee: {} (search ended: {:?})",
+        report
+            .knee_load()
+            .map_or("none — no step passed".to_owned(), |k| format!("{k}{u}")),
+        report.stop
+    );
+    for v in &report.figures {
+        let _ = writeln!(
+            out,
+            "{:<8} {}: {} — {}",
+            format!("{:?}", v.outcome).to_uppercase(),
+            v.claim,
+            v.expected,
+            v.evidence
+        );
+    }
+    out
+}
