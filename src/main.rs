@@ -14,6 +14,7 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod merge;
 mod mutants;
 mod run;
 
@@ -69,6 +70,11 @@ enum Command {
         /// The run directory (holds record.json).
         dir: PathBuf,
     },
+    /// Merge the run directories of `run --shard I/N` shards into one run
+    /// at the whole load: histograms added exactly, counters summed, time
+    /// series aligned; verdicts judged again and the report written (exit
+    /// codes as `run`; 2 when the directories are not one run's shards).
+    Merge(merge::MergeArgs),
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
@@ -143,6 +149,7 @@ fn main() -> ExitCode {
         }
         Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
+        Command::Merge(args) => return ExitCode::from(merge::run_merge(&args)),
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,
