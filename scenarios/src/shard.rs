@@ -199,7 +199,8 @@ pub struct ShardManifest {
     pub start_at: Option<String>,
     /// Wall-clock time the run clock started, in ms since the Unix epoch,
     /// per shard in `indices`: what [`merge`](crate::merge) aligns the
-    /// shards' time series on.
+    /// shards' time series on. Empty when the run stopped before its
+    /// clock started (its steady state failed).
     pub clock_started_unix_ms: Vec<u64>,
 }
 

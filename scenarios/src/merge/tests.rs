@@ -288,6 +288,31 @@ fn an_invalid_shard_makes_the_phase_invalid_and_a_cut_short_one_the_run() {
 }
 
 #[test]
+fn a_shard_stopped_by_its_steady_state_still_merges_and_says_so() {
+    let requests = [(0, (0, false, 1_000))];
+    let mut parts = shards(2, |_| 5_000, &requests);
+    let stopped = &mut parts[1].1;
+    stopped.status = RunStatus::SteadyStateFailed;
+    stopped.reason = Some("the steady-state hypothesis did not hold".into());
+    stopped.record.phases.clear();
+    stopped
+        .manifest
+        .shard
+        .as_mut()
+        .unwrap()
+        .clock_started_unix_ms
+        .clear();
+    let merged = merge(&scenario(), parts).unwrap();
+    assert_eq!(merged.status, RunStatus::SteadyStateFailed);
+    assert!(merged.reason.unwrap().starts_with("shard-1: "));
+    assert_eq!(merged.record.phases[0].output.requests, 1);
+    assert_eq!(
+        merged.manifest.shard.unwrap().clock_started_unix_ms,
+        [5_000]
+    );
+}
+
+#[test]
 fn refuses_records_that_are_not_one_runs_shards() {
     let requests = [
         (0, (0, false, 1_000)),

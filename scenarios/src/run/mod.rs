@@ -221,6 +221,12 @@ async fn method(
         history: Vec::new(),
     };
 
+    // Stamped first, so even a shard that stops at its steady state is
+    // known as a shard (the merge then reports it, rather than refusing a
+    // "whole run").
+    report.manifest.shard = options
+        .shard
+        .map(|given| shard_manifest(given, scenario.seed, options.start_at));
     let before = steady::check(scenario, "before", &cx).await;
     let hypothesis_held = before.iter().all(|v| v.outcome != Outcome::Fail);
     report.steady_state.extend(before);
@@ -242,8 +248,8 @@ async fn method(
         wait_until(at, &control).await;
     }
     let clock = RunClock::new();
-    if let Some(given) = options.shard {
-        report.manifest.shard = Some(shard_manifest(given, scenario.seed, options.start_at));
+    if let Some(shard) = &mut report.manifest.shard {
+        shard.clock_started_unix_ms.push(unix_ms(SystemTime::now()));
     }
     let mut targets = Targets::default().with_operator(Operator::new(&target.base, None));
     if let Some(r) = registry {
@@ -394,13 +400,14 @@ async fn wait_until(at: SystemTime, control: &RunControl) {
     }
 }
 
-/// The manifest's shard part, stamped when the run clock starts.
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The manifest's shard part; the run clock's start is added when it
+/// starts.
 fn shard_manifest(shard: Shard, base_seed: u64, start_at: Option<SystemTime>) -> ShardManifest {
-    let now = SystemTime::now();
-    let unix_ms = |t: SystemTime| {
-        t.duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    };
     ShardManifest {
         count: shard.count,
         indices: vec![shard.index],
@@ -409,7 +416,7 @@ fn shard_manifest(shard: Shard, base_seed: u64, start_at: Option<SystemTime>) ->
             chrono::DateTime::<chrono::Utc>::from(t)
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         }),
-        clock_started_unix_ms: vec![unix_ms(now)],
+        clock_started_unix_ms: Vec::new(),
     }
 }
 
