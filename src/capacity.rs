@@ -46,6 +46,11 @@ fn read(args: &CapacityArgs) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("error: reading {}: {e}", file.display()))?;
     let mut scenario = Scenario::from_toml(file, &text).map_err(|e| e.to_string())?;
+    if args.flags.shard.is_some() || args.flags.start_at.is_some() {
+        return Err(
+            "error: capacity runs each step whole; --shard and --start-at are for `run`".to_owned(),
+        );
+    }
     let Some(spec) = scenario.capacity.as_mut() else {
         return Err(format!(
             "error: {}: the scenario has no [capacity] table (which phase to step, and through which loads)",
@@ -108,7 +113,7 @@ async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<u8> {
             work_dir: scratch.path().join(format!("step-{}", step.load)),
             control: control.clone(),
             versions: run::versions(),
-            limits: Default::default(),
+            ..RunOptions::default()
         },
         |step, report| {
             let dir = out.join(format!("step-{:02}-{}", step_dirs.len() + 1, step.load));

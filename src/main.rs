@@ -15,6 +15,7 @@ use somon_system::{
 };
 
 mod capacity;
+mod merge;
 mod mutants;
 mod run;
 
@@ -75,6 +76,11 @@ enum Command {
     /// scaling figures. Exit 0 knee found and figures hold, 1 a figure or
     /// the lowest step failed, 3 nothing decided.
     Capacity(capacity::CapacityArgs),
+    /// Merge the run directories of `run --shard I/N` shards into one run
+    /// at the whole load: histograms added exactly, counters summed, time
+    /// series aligned; verdicts judged again and the report written (exit
+    /// codes as `run`; 2 when the directories are not one run's shards).
+    Merge(merge::MergeArgs),
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
@@ -150,6 +156,7 @@ fn main() -> ExitCode {
         Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
         Command::Capacity(args) => return ExitCode::from(capacity::run_capacity(&args)),
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
+        Command::Merge(args) => return ExitCode::from(merge::run_merge(&args)),
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,

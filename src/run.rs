@@ -28,6 +28,30 @@ pub(crate) struct RunFlags {
     /// Print verdicts.json on standard output instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Run only shard I of N of every phase's load (users and rates split
+    /// exactly, a seed per shard); needs --target. Only shard 0 applies
+    /// faults, operator actions and probes. `merge` adds the shards up.
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<somon_scenarios::Shard>,
+    /// Start the run clock at this time (RFC 3339, e.g.
+    /// 2026-01-01T12:00:00Z, or Unix milliseconds), after the target is
+    /// ready: shards started apart then measure the same seconds.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub(crate) start_at: Option<std::time::SystemTime>,
+}
+
+/// `--start-at`: RFC 3339 or Unix milliseconds.
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    if let Ok(ms) = text.trim().parse::<u64>() {
+        return Ok(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms));
+    }
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(std::time::SystemTime::from)
+        .map_err(|e| {
+            format!(
+                "`{text}` is neither RFC 3339 (2026-01-01T12:00:00Z) nor Unix milliseconds: {e}"
+            )
+        })
 }
 
 /// Runs the scenario in `file` and returns the process exit code.
@@ -85,6 +109,8 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
         control,
         versions: versions(),
         limits: Default::default(),
+        shard: flags.shard,
+        start_at: flags.start_at,
     };
     eprintln!(
         "running {} ({:?} of phases) …",
@@ -101,7 +127,11 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
     };
     let dir = flags.out.clone().unwrap_or_else(|| {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("reports/out").join(format!("{stamp}-{}", scenario.name))
+        let shard = flags
+            .shard
+            .map(|s| format!("-shard-{}-of-{}", s.index, s.count))
+            .unwrap_or_default();
+        PathBuf::from("reports/out").join(format!("{stamp}-{}{shard}", scenario.name))
     });
     somon_reports::write_run_dir(&dir, &report)
         .with_context(|| format!("writing the run directory {}", dir.display()))?;
@@ -142,7 +172,7 @@ pub(crate) fn versions() -> std::collections::BTreeMap<String, String> {
 }
 
 /// The scenario in `file`, or every problem with `file:line:col`.
-fn read(file: &Path) -> Result<Scenario, String> {
+pub(crate) fn read(file: &Path) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("error: reading {}: {e}", file.display()))?;
     Scenario::from_toml(file, &text).map_err(|e| e.to_string())

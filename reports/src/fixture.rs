@@ -55,6 +55,7 @@ pub(crate) fn report() -> RunReport {
             defects: vec!["slow-hits".into()],
             started_at: "2025-01-01T00:00:00Z".into(),
             wall_time: Duration::from_millis(65_500),
+            shard: None,
         },
         status: RunStatus::Completed,
         reason: None,

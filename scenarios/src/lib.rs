@@ -16,6 +16,11 @@
 //!   PASS, FAIL or UNKNOWN with the measured value, the sample count and the
 //!   evidence.
 //!
+//! - [`Shard`] and [`merge`]: `--shard I/N` runs one N-th of every
+//!   phase's load; the shards' records add up again exactly (HDR
+//!   histograms and interval logs merged, counters summed, time series
+//!   aligned on the run clock) into one record judged as one run.
+//!
 //! - [`execute`], the orchestrator: target, corpus, fake registry and
 //!   fault proxy, steady state, phases under the fault timeline, rollback,
 //!   verdicts — a [`RunReport`] even when the run is cut short.
@@ -39,16 +44,20 @@
 //! ```
 
 mod claim;
+mod merge;
 mod report;
 mod run;
 mod scenario;
+mod shard;
 mod twins;
 mod verdict;
 
 pub mod capacity;
 
+pub use merge::{merge, MergeError};
 pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
 pub use run::{execute, RunError, RunOptions, SpawnCommand};
+pub use shard::{Shard, ShardError, ShardManifest};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{

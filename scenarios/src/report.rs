@@ -72,6 +72,10 @@ pub struct Manifest {
     /// Wall-clock length of the whole run (set-up and steady-state checks
     /// included).
     pub wall_time: Duration,
+    /// For a `--shard I/N` run or a merge of shards: which shards, their
+    /// seeds and clocks; `None` for a whole run.
+    #[serde(default)]
+    pub shard: Option<crate::ShardManifest>,
 }
 
 /// One phase's load-generator self-check, for the validity table.

@@ -31,6 +31,7 @@ pub(crate) fn build(
         started_at: chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         wall_time: std::time::Duration::ZERO,
+        shard: None,
     }
 }
 

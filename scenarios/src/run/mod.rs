@@ -20,7 +20,7 @@ mod watch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use somon_chaos::{Operator, RunClock, Targets};
 use somon_loadgen::{RunControl, ValidityLimits};
@@ -28,8 +28,8 @@ use somon_loadgen::{RunControl, ValidityLimits};
 pub use target::SpawnCommand;
 
 use crate::{
-    judge, Outcome, PhaseRun, PhaseValidity, RunRecord, RunReport, RunStatus, Scenario, Target,
-    Verdict,
+    judge, Outcome, PhaseRun, PhaseValidity, RunRecord, RunReport, RunStatus, Scenario, Shard,
+    ShardManifest, Target, Verdict,
 };
 use target::{RunningTarget, TargetSetup};
 use watch::{StopReason, Stopped};
@@ -74,6 +74,14 @@ pub struct RunOptions {
     pub versions: BTreeMap<String, String>,
     /// When a phase's generator counts as having kept up (SPEC §4).
     pub limits: ValidityLimits,
+    /// Run only this share of every phase (`--shard I/N`); needs a target
+    /// URL, since N generators must aim at one system. Only shard 0 applies
+    /// faults, operator actions and probes.
+    pub shard: Option<Shard>,
+    /// Wait until this wall-clock time before the run clock starts (after
+    /// the target is ready and the steady state held), so the clocks of
+    /// shards on different machines start together.
+    pub start_at: Option<SystemTime>,
 }
 
 /// Runs `scenario` and judges its claims.
@@ -98,6 +106,13 @@ pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunRep
             "--defect needs a target this run starts (embedded or spawn), not a URL".into(),
         ));
     }
+    if options.shard.is_some() && !matches!(kind, TargetKind::Url(_)) {
+        return Err(RunError::Usage(
+            "--shard needs the target given (--target URL or a scenario with kind = \"url\"): \
+             N shard processes cannot each start their own target and call it one system"
+                .into(),
+        ));
+    }
     let mut manifest = manifest::build(
         scenario,
         options.file.as_deref(),
@@ -110,7 +125,10 @@ pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunRep
 
     let ours = !matches!(kind, TargetKind::Url(_));
     let corpus_dir = options.work_dir.join("corpus");
-    let modules = if ours {
+    // A shard aims at a target someone else started with the scenario's
+    // corpus; the same seed generates the same tree here, so the journeys
+    // know its module ids.
+    let modules = if ours || options.shard.is_some() {
         setup::corpus(&corpus_dir, &scenario.corpus, scenario.seed)?
     } else {
         setup::Modules::default()
@@ -147,6 +165,8 @@ pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunRep
     let mut report = method(scenario, options, &target, registry.as_ref(), &modules).await;
     target.stop().await;
     manifest.wall_time = began.elapsed();
+    // The shard part was filled in when the run clock started.
+    manifest.shard = report.manifest.shard.take();
     report.manifest = manifest;
     Ok(report)
 }
@@ -180,13 +200,15 @@ async fn method(
     let stopped = Stopped::default();
     let (live_tx, live_rx) = tokio::sync::mpsc::unbounded_channel();
     let control = options.control.clone().with_live(live_tx);
+    let shard = options.shard.unwrap_or_default();
     let cx = phase::PhaseContext {
         base: &target.base,
         modules,
         zipf: scenario.corpus.zipf,
-        seed: scenario.seed,
+        seed: shard.seed(scenario.seed),
         control: &control,
         limits: &options.limits,
+        shard,
     };
     let mut report = RunReport {
         manifest: Default::default(),
@@ -199,6 +221,12 @@ async fn method(
         history: Vec::new(),
     };
 
+    // Stamped first, so even a shard that stops at its steady state is
+    // known as a shard (the merge then reports it, rather than refusing a
+    // "whole run").
+    report.manifest.shard = options
+        .shard
+        .map(|given| shard_manifest(given, scenario.seed, options.start_at));
     let before = steady::check(scenario, "before", &cx).await;
     let hypothesis_held = before.iter().all(|v| v.outcome != Outcome::Fail);
     report.steady_state.extend(before);
@@ -208,7 +236,21 @@ async fn method(
         return report;
     }
 
+    // Faults, operator actions and probes act on the one shared target:
+    // only shard 0 runs them, or N shards would apply each N times.
+    let no_faults = Vec::new();
+    let faults = if shard.is_first() {
+        &scenario.faults
+    } else {
+        &no_faults
+    };
+    if let Some(at) = options.start_at {
+        wait_until(at, &control).await;
+    }
     let clock = RunClock::new();
+    if let Some(shard) = &mut report.manifest.shard {
+        shard.clock_started_unix_ms.push(unix_ms(SystemTime::now()));
+    }
     let mut targets = Targets::default().with_operator(Operator::new(&target.base, None));
     if let Some(r) = registry {
         targets = targets
@@ -220,7 +262,7 @@ async fn method(
         targets = targets.with_process(child.clone(), process.clone());
         crash_watch = Some(watch::spawn_crash_watch(
             child.clone(),
-            scenario.faults.clone(),
+            faults.clone(),
             clock,
             options.control.clone(),
             stopped.clone(),
@@ -234,10 +276,10 @@ async fn method(
         options.control.clone(),
         stopped.clone(),
     );
-    let timeline = faults::timeline(&scenario.faults).start(clock, targets);
+    let timeline = faults::timeline(faults).start(clock, targets);
     let probes_done = RunControl::new();
     let probe_task = probes::spawn(
-        scenario.faults.clone(),
+        faults.clone(),
         probes::ProbeTarget {
             base: target.base.clone(),
             root: options.work_dir.join("corpus"),
@@ -290,7 +332,7 @@ async fn method(
     report.record.faults = faults::fault_events(&history, &modules.externals);
     report.history = history;
 
-    if report.status.is_complete() && !faults::terminated_by(&scenario.faults, clock.elapsed()) {
+    if report.status.is_complete() && !faults::terminated_by(faults, clock.elapsed()) {
         let fresh = RunControl::new();
         let cx = phase::PhaseContext {
             control: &fresh,
@@ -301,6 +343,14 @@ async fn method(
             .extend(steady::check(scenario, "after", &cx).await);
     }
 
+    judge_report(scenario, &mut report);
+    report
+}
+
+/// Fills in the report's validity table and judges every claim and alert
+/// on its record (also what [`merge`](crate::merge) does for the merged
+/// record).
+pub(crate) fn judge_report(scenario: &Scenario, report: &mut RunReport) {
     report.validity = report
         .record
         .phases
@@ -321,9 +371,53 @@ async fn method(
         .map(|a| quiet(judge(a, &report.record)));
     report.verdicts = claims
         .chain(alerts)
-        .map(|verdict| earned(verdict, &report))
+        .map(|verdict| earned(verdict, report))
         .collect();
-    report
+}
+
+/// Sleeps until the wall clock reaches `at` (at once when it has passed),
+/// or until the run is cancelled.
+async fn wait_until(at: SystemTime, control: &RunControl) {
+    let Ok(left) = at.duration_since(SystemTime::now()) else {
+        tracing::warn!(
+            late = ?SystemTime::now().duration_since(at).unwrap_or_default(),
+            "the shared start time had passed when this shard was ready"
+        );
+        return;
+    };
+    tracing::info!(wait = ?left, "waiting for the shared start time");
+    let mut poll = tokio::time::interval(Duration::from_millis(100));
+    let deadline = tokio::time::Instant::now() + left;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = poll.tick() => {
+                if control.is_cancelled() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The manifest's shard part; the run clock's start is added when it
+/// starts.
+fn shard_manifest(shard: Shard, base_seed: u64, start_at: Option<SystemTime>) -> ShardManifest {
+    ShardManifest {
+        count: shard.count,
+        indices: vec![shard.index],
+        seeds: vec![shard.seed(base_seed)],
+        start_at: start_at.map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        }),
+        clock_started_unix_ms: Vec::new(),
+    }
 }
 
 /// An alert rule holds when it stays quiet: its windowed condition (which

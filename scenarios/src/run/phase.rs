@@ -10,7 +10,7 @@ use somon_loadgen::{
 
 use super::setup::{self, Modules};
 use super::RunError;
-use crate::{Load, Phase};
+use crate::{Load, Phase, Shard};
 
 /// Headroom past a closed phase's planned length for Goose to start its
 /// users (each builds an HTTP client) and wind down.
@@ -28,6 +28,8 @@ pub(crate) struct PhaseContext<'a> {
     pub(crate) seed: u64,
     pub(crate) control: &'a RunControl,
     pub(crate) limits: &'a ValidityLimits,
+    /// Which share of each phase's load this run sends.
+    pub(crate) shard: Shard,
 }
 
 /// Runs `phase` and returns what the generator recorded, target samples
@@ -35,7 +37,8 @@ pub(crate) struct PhaseContext<'a> {
 /// record.
 pub(crate) async fn run(phase: &Phase, cx: &PhaseContext<'_>) -> Result<RunOutput, RunError> {
     let load_error = |e: somon_loadgen::Error| RunError::Load(format!("phase {}: {e}", phase.name));
-    match &phase.load {
+    let load = cx.shard.load(&phase.load);
+    match &load {
         Load::Idle => Ok(observe(cx.base, &phase.name, phase.duration, cx.control).await),
         Load::Open {
             steps,
