@@ -200,7 +200,7 @@ pub fn measure_step(report: &RunReport, phase: &str, load: f64) -> StepResult {
     let run = report.record.phases.iter().find(|p| p.name == phase);
     let (p99_s, achieved_rps, error_rate) = run.map_or((None, 0.0, 0.0), |run| {
         let overall = run.output.overall();
-        let p99 = (overall.count > 0).then(|| overall.p99.as_secs_f64());
+        let p99 = (overall.count > 0).then_some(overall.p99.as_secs_f64());
         (p99, overall.per_sec, run.output.error_rate())
     });
     let metrics: Vec<&serde_json::Value> = run
@@ -225,7 +225,7 @@ pub fn measure_step(report: &RunReport, phase: &str, load: f64) -> StepResult {
     let cores = report.manifest.host.cores.max(1) as f64;
     let cpu_millicores = (!cpu.is_empty())
         .then(|| cpu.iter().sum::<f64>() / cpu.len() as f64 / 100.0 * cores * 1000.0);
-    let (outcome, reason) = judge_step(report);
+    let (outcome, reason) = judge_step(report, phase);
     StepResult {
         load,
         outcome,
@@ -241,10 +241,13 @@ pub fn measure_step(report: &RunReport, phase: &str, load: f64) -> StepResult {
 }
 
 /// PASS only for a complete, valid run whose every claim and steady-state
-/// check passed; a failed claim is FAIL even on a run that was invalid for
-/// other reasons only when it is not the generator's doing — an invalid
-/// run proves nothing either way.
-fn judge_step(report: &RunReport) -> (StepOutcome, String) {
+/// check passed. A run marked invalid still FAILS its step when claims
+/// failed while the generator itself kept its schedule (send lag and its
+/// own CPU within limits): a shortfall in completed requests or drops at
+/// the in-flight cap are then the target falling behind — what a capacity
+/// search looks for — not the generator. Anything else invalid proves
+/// nothing either way.
+fn judge_step(report: &RunReport, phase: &str) -> (StepOutcome, String) {
     let failed: Vec<String> = report
         .verdicts
         .iter()
@@ -265,6 +268,16 @@ fn judge_step(report: &RunReport) -> (StepOutcome, String) {
             .iter()
             .flat_map(|v| v.reasons.iter().map(move |r| format!("{}: {r}", v.phase)))
             .collect();
+        if !failed.is_empty() && generator_kept_up(report, phase) {
+            return (
+                StepOutcome::Fail,
+                format!(
+                    "failed: {} — the target fell behind ({})",
+                    failed.join("; "),
+                    why.join("; ")
+                ),
+            );
+        }
         return (
             StepOutcome::Inconclusive,
             format!("run invalid: {}", why.join("; ")),
@@ -287,6 +300,28 @@ fn judge_step(report: &RunReport) -> (StepOutcome, String) {
             format!("unknown: {}", unknown.join(", ")),
         )
     }
+}
+
+/// Whether the generator kept its own schedule in every phase: send lag
+/// and its CPU within the default limits.
+fn generator_kept_up(report: &RunReport, stepped: &str) -> bool {
+    let limits = somon_loadgen::ValidityLimits::default();
+    let others_valid = report
+        .validity
+        .iter()
+        .filter(|v| v.phase != stepped)
+        .all(|v| v.valid);
+    others_valid
+        && report
+            .record
+            .phases
+            .iter()
+            .filter(|p| p.name == stepped)
+            .all(|p| {
+                let check = &p.output.self_check;
+                check.send_lag.p99 <= limits.max_send_lag_p99
+                    && check.cpu_fraction <= limits.max_cpu_fraction
+            })
 }
 
 /// The knee: the last step of the leading run of passes.
