@@ -48,7 +48,9 @@
 pub use run_dir::{render_dir, write_run_dir};
 pub use table::verdict_table;
 
+pub mod capacity;
 mod charts;
+pub mod compare;
 mod format;
 mod html;
 mod json;
