@@ -335,3 +335,13 @@ fn comparing_twice_gives_the_same_bytes() {
         );
     }
 }
+
+#[test]
+#[ignore = "writes a synthetic comparison to $CHART_DUMP for a look"]
+fn dump() {
+    let dir = PathBuf::from(std::env::var("CHART_DUMP").unwrap());
+    let (a, b) = (dir.join("fast"), dir.join("breaker-drill"));
+    write_run_dir(&a, &run(2_000, 0)).unwrap();
+    write_run_dir(&b, &util::report()).unwrap();
+    compare_dirs(&a, &b, &dir.join("compare")).unwrap();
+}

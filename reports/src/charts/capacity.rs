@@ -123,6 +123,8 @@ impl Capacity<'_> {
                     PathElement::new([(x, y), (x + 16, y)], THRESHOLD.stroke_width(2))
                 });
         }
+        // Under the markers, so the knee step's word stays readable.
+        self.knee_line(&mut chart, y_high, true)?;
         // Each step's verdict at its point; a step without a latency
         // (nothing completed) sits on the axis.
         for step in steps {
@@ -132,16 +134,17 @@ impl Capacity<'_> {
             } else {
                 (OPEN, "FAIL")
             };
-            chart.draw_series([Circle::new((step.load, y), 6, colour.filled())])?;
-            chart.draw_series([Text::new(
-                word,
-                (step.load, y),
-                style::label()
-                    .color(&colour)
-                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
-            )])?;
+            // The word sits above the dot, clear of it and of the line.
+            chart.draw_series([EmptyElement::at((step.load, y))
+                + Circle::new((0, 0), 6, colour.filled())
+                + Text::new(
+                    word,
+                    (0, -10),
+                    style::label()
+                        .color(&colour)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                )])?;
         }
-        self.knee_line(&mut chart, y_high, true)?;
         style::legend(&mut chart)
     }
 
