@@ -110,8 +110,15 @@ fn the_browser_loads_the_page_with_its_verdict_table_and_charts() {
         .find(r#"<table class="verdicts">"#)
         .expect("verdict table in the DOM");
     let table = &dom[table_at..table_at + dom[table_at..].find("</table>").unwrap()];
-    assert_eq!(table.matches("<tr>").count(), 2, "header + one verdict: {table}");
-    assert!(table.contains(r#"<td class="PASS">PASS</td><td>p99-cached"#), "{table}");
+    assert_eq!(
+        table.matches("<tr>").count(),
+        2,
+        "header + one verdict: {table}"
+    );
+    assert!(
+        table.contains(r#"<td class="PASS">PASS</td><td>p99-cached"#),
+        "{table}"
+    );
     assert!(table.contains("p99(load_cached) &lt; 100ms"), "{table}");
     assert!(table.contains("91.200 ms"), "{table}");
     // Every chart survived parsing as inline SVG.
@@ -148,7 +155,10 @@ fn a_screenshot_shows_the_verdict_table_at_the_top() {
     let top = 0..WINDOW.1 / 3;
     let header = count(&image, [0xF2, 0xF2, 0xF2], top.clone());
     let pass = count(&image, [0xD8, 0xF0, 0xD8], top);
-    assert!(header > 2_000, "no verdict table header in view ({header} px)");
+    assert!(
+        header > 2_000,
+        "no verdict table header in view ({header} px)"
+    );
     assert!(pass > 1_000, "no PASS cell in view ({pass} px)");
     // Not blank below either: the first chart is drawn.
     let first = *image.get_pixel(0, 0);

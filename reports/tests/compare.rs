@@ -175,10 +175,8 @@ fn the_delta_table_follows_from_the_two_records() {
         .iter()
         .map(|r| (r["journey"].as_str().unwrap(), r["phase"].as_str().unwrap()))
         .collect();
-    assert_eq!(
-        phases,
-        [("load_cached", "steady"), ("load_cached", "all phases")]
-    );
+    // One phase each: no whole-run row repeating it.
+    assert_eq!(phases, [("load_cached", "steady")]);
     for row in rows {
         let (a, b) = (&row["a"], &row["b"]);
         assert_eq!(a["requests"], 1000);
@@ -262,7 +260,7 @@ fn a_journey_only_one_run_has_gets_one_line_and_empty_cells() {
     compare_dirs(&a, &b, &out).unwrap();
     let json: Value = serde_json::from_str(&util::read(&out, "compare.json")).unwrap();
     // util's run has load_cached in `steady` too, but starting at 2 s.
-    assert_eq!(json["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(json["rows"].as_array().unwrap().len(), 1);
     let svg = util::read(&out.join("charts"), "throughput.svg");
     assert_eq!(strokes(&svg, "#2CA02C"), 2);
 
@@ -284,6 +282,38 @@ fn a_journey_only_one_run_has_gets_one_line_and_empty_cells() {
     let dist = util::read(&out.join("charts"), "percentiles-load_cached.svg");
     assert_eq!(strokes(&dist, "#1F77B4"), 2);
     assert_eq!(strokes(&dist, "#2CA02C"), 0);
+}
+
+#[test]
+fn a_journey_in_several_phases_gets_a_whole_run_row() {
+    let temp = tempfile::tempdir().unwrap();
+    let (a, b, out) = (
+        temp.path().join("a"),
+        temp.path().join("b"),
+        temp.path().join("cmp"),
+    );
+    let mut two = run(2_000, 0);
+    let mut warm = run(4_000, 0).record.phases.remove(0);
+    warm.name = "warm".into();
+    warm.start = Duration::ZERO;
+    // Same log, so the tag still says `steady`: the row goes by the phase
+    // the record ran it in.
+    two.record.phases.insert(0, warm);
+    write_run_dir(&a, &two).unwrap();
+    write_run_dir(&b, &run(2_000, 0)).unwrap();
+    compare_dirs(&a, &b, &out).unwrap();
+    let json: Value = serde_json::from_str(&util::read(&out, "compare.json")).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    let phases: Vec<&str> = rows.iter().map(|r| r["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["warm", "steady", "all phases"]);
+    let all = &rows[2];
+    assert_eq!(all["a"]["requests"], 2000);
+    // 1000 at 4 ms and 1000 at 2 ms over 20 s.
+    assert!(close(&all["a"]["rps"], 100.0));
+    assert!(close(&all["a"]["p99_s"], 0.004));
+    assert!(close(&all["a"]["p50_s"], 0.002));
+    assert!(rows[0]["b"].is_null());
+    assert!(close(&rows[1]["deltas"][0]["absolute"], 0.0));
 }
 
 #[test]

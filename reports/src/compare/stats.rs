@@ -195,7 +195,8 @@ fn delta(i: usize, a: Option<&Figures>, b: Option<&Figures>) -> Delta {
 }
 
 /// The table: journeys in name order; within one, A's phases in run
-/// order, then phases only B ran, then [`ALL_PHASES`].
+/// order, then phases only B ran, then [`ALL_PHASES`] when either run had
+/// the journey in more than one phase.
 pub(crate) fn rows(a: &RunFigures, b: &RunFigures) -> Vec<Row> {
     let mut phases: Vec<&str> = a.1.iter().map(String::as_str).collect();
     for p in &b.1 {
@@ -213,10 +214,18 @@ pub(crate) fn rows(a: &RunFigures, b: &RunFigures) -> Vec<Row> {
     journeys.dedup();
     let mut rows = Vec::new();
     for journey in journeys {
+        // Over one phase, the whole-run row would repeat that phase's.
+        let ran_in = |run: &RunFigures| {
+            run.0
+                .keys()
+                .filter(|(j, p)| j == journey && p != ALL_PHASES)
+                .count()
+        };
+        let several = ran_in(a) > 1 || ran_in(b) > 1;
         for phase in &phases {
             let key = (journey.to_string(), (*phase).to_string());
             let (fa, fb) = (a.0.get(&key), b.0.get(&key));
-            if fa.is_none() && fb.is_none() {
+            if (fa.is_none() && fb.is_none()) || (*phase == ALL_PHASES && !several) {
                 continue;
             }
             rows.push(Row {
