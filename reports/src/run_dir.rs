@@ -20,7 +20,7 @@ use crate::{charts, html, json, junit, markdown};
 /// - `junit.xml`: one test case per claim × phase, for CI test views;
 /// - `events.jsonl`: the fault history, one JSON event a line;
 /// - `charts/NAME.svg` and `charts/NAME.png` for each chart the record has
-///   data for: `latency-JOURNEY`, `throughput`, `breakers`,
+///   data for: `latency-JOURNEY`, `throughput`, `errors`, `breakers`,
 ///   `percentiles-JOURNEY`;
 /// - `report.html`: all of it on one self-contained page.
 ///
