@@ -60,6 +60,26 @@ fn the_knee_is_the_last_step_of_the_passing_run_from_the_bottom() {
     assert_eq!(CapacityCurve::knee_of(&[]), None);
 }
 
+proptest::proptest! {
+    /// The knee passed, every step below it passed, the step above it
+    /// (if any) failed; no knee exactly when the first step failed.
+    #[test]
+    fn the_knee_is_where_passing_stops(verdicts in proptest::collection::vec(proptest::bool::ANY, 0..12)) {
+        let steps: Vec<CapacityStep> = verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, &passed)| step(i as f64 * 100.0 + 100.0, Some(0.01), 10.0, 0.0, passed))
+            .collect();
+        match CapacityCurve::knee_of(&steps) {
+            None => proptest::prop_assert!(verdicts.first() != Some(&true)),
+            Some(k) => {
+                proptest::prop_assert!(verdicts[..=k].iter().all(|&p| p));
+                proptest::prop_assert!(verdicts.get(k + 1) != Some(&true));
+            }
+        }
+    }
+}
+
 #[test]
 fn the_chart_marks_every_step_and_the_knee() {
     let temp = tempfile::tempdir().unwrap();

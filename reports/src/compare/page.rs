@@ -68,17 +68,35 @@ fn value(unit: Unit, v: Option<f64>) -> String {
     }
 }
 
-/// A difference with its sign.
+/// A difference with its sign (a minus sign, as in the header's B − A);
+/// none on a difference that shows as zero.
 fn signed(unit: Unit, v: Option<f64>) -> String {
-    match v {
-        None => NONE.to_string(),
-        Some(v) if v < 0.0 => format!("−{}", value(unit, Some(-v))),
-        Some(v) => format!("+{}", value(unit, Some(v))),
-    }
+    let Some(v) = v else {
+        return NONE.to_string();
+    };
+    with_sign(v, value(unit, Some(v.abs())))
 }
 
 fn relative(v: Option<f64>) -> String {
-    v.map_or_else(|| NONE.to_string(), |r| format!("{:+.1}%", r * 100.0))
+    v.map_or_else(
+        || NONE.to_string(),
+        |r| with_sign(r, format!("{:.1}%", (r * 100.0).abs())),
+    )
+}
+
+fn with_sign(v: f64, magnitude: String) -> String {
+    // Every digit zero (`0%`, `0.0%`, `0.000 ms`): no sign to give.
+    if magnitude
+        .chars()
+        .filter(char::is_ascii_digit)
+        .all(|c| c == '0')
+    {
+        magnitude
+    } else if v < 0.0 {
+        format!("−{magnitude}")
+    } else {
+        format!("+{magnitude}")
+    }
 }
 
 /// One line of the table as both pages show it.
@@ -189,6 +207,25 @@ pub(crate) fn markdown(a: &Run, b: &Run, rows: &[Row], charts: &[ChartFile]) -> 
         let _ = writeln!(out, "![{}](charts/{}.png)", text(&chart.title), chart.name);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_carry_a_sign_unless_they_show_as_zero() {
+        assert_eq!(signed(Unit::Seconds, Some(0.001)), "+1.000 ms");
+        assert_eq!(signed(Unit::Seconds, Some(-0.002)), "−2.000 ms");
+        assert_eq!(signed(Unit::Ratio, Some(0.0)), "0%");
+        assert_eq!(signed(Unit::PerSecond, Some(-0.0001)), "0/s");
+        assert_eq!(signed(Unit::PerSecond, Some(-10.0)), "−10/s");
+        assert_eq!(signed(Unit::Seconds, None), NONE);
+        assert_eq!(relative(Some(0.5)), "+50.0%");
+        assert_eq!(relative(Some(-0.047)), "−4.7%");
+        assert_eq!(relative(Some(-0.0001)), "0.0%");
+        assert_eq!(relative(None), NONE);
+    }
 }
 
 #[derive(Serialize)]

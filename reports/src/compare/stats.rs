@@ -239,3 +239,64 @@ pub(crate) fn rows(a: &RunFigures, b: &RunFigures) -> Vec<Row> {
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn figures() -> impl Strategy<Value = Figures> {
+        (0u64..10_000, 0.0f64..2.0, 0.0f64..5_000.0, 0.0f64..1.0).prop_map(
+            |(requests, p50, rps, error_rate)| Figures {
+                requests,
+                errors: (requests as f64 * error_rate) as u64,
+                p50_s: p50,
+                p99_s: p50 * 2.0,
+                p999_s: p50 * 3.0,
+                max_s: p50 * 4.0,
+                rps,
+                error_rate,
+            },
+        )
+    }
+
+    /// One journey over the given phases, `None` where it did not run.
+    fn run(phases: &[Option<Figures>]) -> RunFigures {
+        let mut map = BTreeMap::new();
+        let mut names = Vec::new();
+        for (i, f) in phases.iter().enumerate() {
+            names.push(format!("p{i}"));
+            if let Some(f) = f {
+                map.insert(("j".to_string(), format!("p{i}")), f.clone());
+            }
+        }
+        (map, names)
+    }
+
+    proptest! {
+        /// Swapping A and B negates every absolute delta, and a relative
+        /// delta is the absolute one over A.
+        #[test]
+        fn deltas_are_b_minus_a(
+            a in proptest::collection::vec(proptest::option::of(figures()), 1..4),
+            b in proptest::collection::vec(proptest::option::of(figures()), 1..4),
+        ) {
+            let (ra, rb) = (run(&a), run(&b));
+            let forward = rows(&ra, &rb);
+            let backward = rows(&rb, &ra);
+            prop_assert_eq!(forward.len(), backward.len());
+            for (f, r) in forward.iter().zip(&backward) {
+                prop_assert_eq!((&f.journey, &f.phase), (&r.journey, &r.phase));
+                prop_assert!(f.a.is_some() || f.b.is_some());
+                for (df, dr) in f.deltas.iter().zip(&r.deltas) {
+                    prop_assert_eq!(df.absolute, dr.absolute.map(|d| -d));
+                    if let (Some(a), Some(d), Some(rel)) = (df.a, df.absolute, df.relative) {
+                        prop_assert!((rel * a - d).abs() <= 1e-9 * d.abs().max(1.0));
+                    }
+                    prop_assert_eq!(df.absolute.is_some(), df.a.is_some() && df.b.is_some());
+                }
+            }
+        }
+    }
+}
