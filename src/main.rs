@@ -14,6 +14,7 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod compare;
 mod merge;
 mod mutants;
 mod run;
@@ -75,6 +76,10 @@ enum Command {
     /// series aligned; verdicts judged again and the report written (exit
     /// codes as `run`; 2 when the directories are not one run's shards).
     Merge(merge::MergeArgs),
+    /// Compare two run directories: overlaid latency distributions, p99
+    /// and throughput over time, and a B − A delta table, written to
+    /// --out (exit 2 when a directory is not a run directory).
+    Compare(compare::CompareArgs),
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
         Command::Check { file } => run_check(&file),
         Command::Scenarios { dir } => run_scenarios(&dir),
         Command::Report { dir } => run_report(&dir),
+        Command::Compare(args) => compare::run_compare(&args),
         Command::Run { scenario, flags } => {
             return ExitCode::from(run::run_scenario(&scenario, &flags));
         }
