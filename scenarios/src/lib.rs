@@ -46,8 +46,8 @@ pub use run::{execute, RunError, RunOptions, SpawnCommand};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{
-    Claim, CorpusShape, Fault, FaultStep, Journey, Load, Phase, Problem, Scenario, ScenarioError,
-    Target,
+    Claim, CorpusShape, EndpointCheck, Fault, FaultStep, Journey, Load, Phase, Problem,
+    RegressionSettings, Scenario, ScenarioError, Target,
 };
 pub use twins::{TwinEntry, TwinMap};
 pub use verdict::{
