@@ -35,6 +35,7 @@
 //! ```
 
 mod claim;
+pub mod regression;
 mod report;
 mod run;
 mod scenario;
