@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use somon_scenarios::regression::{compare, condense, Baseline};
+use somon_scenarios::regression::{compare, condense, verdicts, Baseline};
 use somon_scenarios::{exit, RunReport, Scenario};
 
 use crate::run::{self, RunFlags};
@@ -101,9 +101,8 @@ pub(crate) fn gate(suite: &Path, flags: &RunFlags, location: &Path) -> u8 {
         }
         let current = condense(report).map_err(anyhow::Error::msg)?;
         let comparisons = compare(&baseline, &current, &scenario.regression);
-        report
-            .verdicts
-            .extend(comparisons.iter().map(|c| c.to_verdict()));
+        let found = verdicts(&comparisons, report);
+        report.verdicts.extend(found);
         somon_reports::write_run_dir(dir, report)
             .with_context(|| format!("rewriting the run directory {}", dir.display()))?;
         somon_reports::write_regression(dir, &where_, &baseline, &comparisons)

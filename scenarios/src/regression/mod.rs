@@ -29,7 +29,7 @@ pub mod stats;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Outcome, RegressionSettings, Verdict};
+use crate::{Outcome, RegressionSettings, RunReport, Verdict};
 
 pub use condense::condense;
 
@@ -206,6 +206,32 @@ impl Comparison {
     }
 }
 
+/// The comparisons as verdicts for `report`. A regression found on a
+/// phase whose load generator did not keep up is UNKNOWN, not FAIL: on a
+/// stalled machine the slowdown may be the machine's, not the build's.
+pub fn verdicts(comparisons: &[Comparison], report: &RunReport) -> Vec<Verdict> {
+    comparisons
+        .iter()
+        .map(|c| {
+            let mut v = c.to_verdict();
+            let invalid = report
+                .validity
+                .iter()
+                .find(|p| p.phase == c.phase && !p.valid);
+            if let (Outcome::Fail, Some(phase)) = (v.outcome, invalid) {
+                v.outcome = Outcome::Unknown;
+                v.evidence = format!(
+                    "{}; but phase {} is INVALID ({}), so the slowdown may be the machine's",
+                    v.evidence,
+                    phase.phase,
+                    phase.reasons.join("; ")
+                );
+            }
+            v
+        })
+        .collect()
+}
+
 /// Compares `current` with `baseline`, every journey × phase of the
 /// baseline and every statistic. A baseline series of fewer than
 /// [`MIN_INTERVALS`] seconds (a short warm-up) is not compared: no run of
@@ -338,6 +364,40 @@ mod tests {
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(
             v.evidence.contains("95% CI of the change [+"),
+            "{}",
+            v.evidence
+        );
+    }
+
+    #[test]
+    fn a_regression_on_an_invalid_phase_is_unknown() {
+        let slower: Vec<f64> = NOISY.iter().map(|v| v + 20.0).collect();
+        let found = compare(
+            &baseline(series(&NOISY, 200.0)),
+            &baseline(series(&slower, 200.0)),
+            &RegressionSettings::default(),
+        );
+        let mut report = RunReport {
+            manifest: Default::default(),
+            status: crate::RunStatus::Completed,
+            reason: None,
+            validity: vec![crate::PhaseValidity {
+                phase: "steady".into(),
+                valid: true,
+                reasons: vec![],
+            }],
+            steady_state: vec![],
+            verdicts: vec![],
+            record: Default::default(),
+            history: vec![],
+        };
+        assert_eq!(verdicts(&found, &report)[0].outcome, Outcome::Fail);
+        report.validity[0].valid = false;
+        report.validity[0].reasons = vec!["send lag p99 2 s".into()];
+        let v = &verdicts(&found, &report)[0];
+        assert_eq!(v.outcome, Outcome::Unknown);
+        assert!(
+            v.evidence.contains("INVALID (send lag p99 2 s)"),
             "{}",
             v.evidence
         );

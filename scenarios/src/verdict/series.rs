@@ -60,7 +60,7 @@ fn prometheus(text: &str, name: &str) -> Vec<f64> {
             let line = line.trim();
             let rest = line.strip_prefix(name)?;
             let rest = match rest.chars().next()? {
-                '{' => &rest[rest.find('}')? + 1..],
+                '{' => &rest[labels_end(rest)? + 1..],
                 c if c.is_whitespace() => rest,
                 _ => return None,
             };
@@ -75,6 +75,24 @@ fn prometheus(text: &str, name: &str) -> Vec<f64> {
         .collect()
 }
 
+/// The byte index of the `}` closing the label set `text` starts with
+/// (`{`): braces inside quoted label values (with `\"` escapes) do not
+/// count.
+fn labels_end(text: &str) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '}' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,7 +100,7 @@ mod tests {
     const TEXT: &str = "# HELP godel_queue_depth Jobs waiting\n\
         # TYPE godel_queue_depth gauge\n\
         godel_queue_depth{queue=\"a\"} 12\n\
-        godel_queue_depth{queue=\"b\",x=\"}\"} 40 1700000000000\n\
+        godel_queue_depth{queue=\"b\",x=\"}\\\"\"} 40 1700000000000\n\
         godel_queue_depth_max 5000\n\
         godel_memory_usage_percent 71.5\n\
         godel_error_rate NaN\n";
