@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn every_journey_is_found_by_its_name() {
         for journey in Journey::ALL {
-            assert_eq!(Journey::named(journey.name()), Some(journey));
+            assert_eq!(Journey::named(journey.name()), Some(journey.clone()));
             assert_eq!(journey.to_string(), journey.name());
         }
         assert_eq!(Journey::named("teleport"), None);

@@ -49,7 +49,7 @@ async fn unjucks(mode: Mode) -> SocketAddr {
                 return (StatusCode::OK, r#"["component","page"]"#);
             }
             tokio::time::sleep(Duration::from_millis(600)).await;
-            if calls.fetch_add(1, Ordering::Relaxed) % 10 == 0 {
+            if calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(10) {
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "template store unavailable",
