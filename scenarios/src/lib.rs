@@ -16,6 +16,10 @@
 //!   PASS, FAIL or UNKNOWN with the measured value, the sample count and the
 //!   evidence.
 //!
+//! - [`regression`], the baseline gate: a run condensed into per-second
+//!   p50, p99 and rate per journey × phase, compared with a later run by a
+//!   bootstrap confidence interval of the change of their medians.
+//!
 //! - [`execute`], the orchestrator: target, corpus, fake registry and
 //!   fault proxy, steady state, phases under the fault timeline, rollback,
 //!   verdicts — a [`RunReport`] even when the run is cut short.
