@@ -14,6 +14,7 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod baseline;
 mod compare;
 mod merge;
 mod mutants;
@@ -85,8 +86,30 @@ enum Command {
         /// The gate suite.
         #[arg(long, default_value = "ci/quick.toml")]
         suite: PathBuf,
+        /// Compare with this saved baseline (`baseline save`); a
+        /// significant regression beyond the suite's `[regression]`
+        /// tolerance fails the gate (exit 1).
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
         #[command(flatten)]
         flags: run::RunFlags,
+    },
+    /// Regression baselines: `baseline save RUN_DIR`.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+/// `baseline …`
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Condense a finished run directory into a baseline for
+    /// `gate --baseline` (default `ci/baselines/<scenario>/baseline.json`).
+    Save {
+        /// The run directory (holds record.json).
+        dir: PathBuf,
+        /// Where to write it (a directory).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -153,7 +176,18 @@ fn main() -> ExitCode {
         Command::Run { scenario, flags } => {
             return ExitCode::from(run::run_scenario(&scenario, &flags));
         }
-        Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
+        Command::Gate {
+            suite,
+            baseline: Some(dir),
+            flags,
+        } => return ExitCode::from(baseline::gate(&suite, &flags, &dir)),
+        Command::Gate { suite, flags, .. } => {
+            return ExitCode::from(run::run_scenario(&suite, &flags))
+        }
+        Command::Baseline(BaselineCommand::Save { dir, out }) => {
+            baseline::save(&dir, out.as_deref())
+                .map(|file| println!("baseline written: {}", file.display()))
+        }
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
         Command::Merge(args) => return ExitCode::from(merge::run_merge(&args)),
         Command::Serve(args) => {

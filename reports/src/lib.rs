@@ -47,6 +47,7 @@
 //! assert!(dir.path().join("junit.xml").is_file());
 //! ```
 
+pub use regression::{regression_markdown, write_regression};
 pub use run_dir::{render_dir, write_run_dir};
 pub use table::verdict_table;
 
@@ -58,6 +59,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod regression;
 mod run_dir;
 mod table;
 
