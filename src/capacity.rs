@@ -136,6 +136,7 @@ async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
+    write_curve(&out, &scenario, &report)?;
     let json = serde_json::to_string_pretty(&report).context("encoding capacity.json")?;
     std::fs::write(out.join("capacity.json"), json + "\n")
         .with_context(|| format!("writing {}", out.join("capacity.json").display()))?;
@@ -146,6 +147,68 @@ async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<u8> {
     }
     eprintln!("capacity directory: {}", out.display());
     Ok(report.exit_code())
+}
+
+/// The chart and pages of the curve (`charts/capacity.*`, `capacity.html`,
+/// `capacity.md`), then the scaling figures' verdicts under the Markdown.
+fn write_curve(out: &Path, scenario: &Scenario, report: &CapacityReport) -> anyhow::Result<()> {
+    use somon_reports::capacity::{write_capacity_dir, CapacityCurve, CapacityStep};
+    use somon_scenarios::Metric;
+    let unit = match report.unit {
+        capacity::LoadUnit::PerSecond => "/s",
+        capacity::LoadUnit::Users => "users",
+    };
+    // The p99 claim on the stepped phase, if there is one, is the line
+    // drawn across the latency panel.
+    let threshold_s = scenario
+        .claims
+        .iter()
+        .filter(|c| c.phase.as_deref() == Some(report.phase.as_str()))
+        .find(|c| matches!(c.expect.metric, Metric::Latency { quantile, .. } if quantile == 0.99))
+        .map(|c| c.expect.threshold.value());
+    let curve = CapacityCurve {
+        name: report.scenario.clone(),
+        steps: report
+            .steps
+            .iter()
+            .map(|s| CapacityStep {
+                load: s.load,
+                unit: unit.to_owned(),
+                p99_s: s.p99_s,
+                achieved_rps: s.achieved_rps,
+                error_rate: s.error_rate,
+                passed: s.outcome == StepOutcome::Pass,
+            })
+            .collect(),
+        knee: report.knee,
+        threshold_s,
+    };
+    if curve.steps.is_empty() {
+        return Ok(());
+    }
+    write_capacity_dir(out, &curve)
+        .with_context(|| format!("writing the capacity chart in {}", out.display()))?;
+    if !report.figures.is_empty() {
+        use std::fmt::Write as _;
+        let md = out.join("capacity.md");
+        let mut text = std::fs::read_to_string(&md).unwrap_or_default();
+        let _ = writeln!(text, "\n## Scaling figures\n");
+        let _ = writeln!(text, "| verdict | figure | source | expected | evidence |");
+        let _ = writeln!(text, "| --- | --- | --- | --- | --- |");
+        for v in &report.figures {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} |",
+                format!("{:?}", v.outcome).to_uppercase(),
+                v.claim,
+                v.source.replace('|', "\\|"),
+                v.expected,
+                v.evidence.replace('|', "\\|")
+            );
+        }
+        std::fs::write(&md, text).with_context(|| format!("writing {}", md.display()))?;
+    }
+    Ok(())
 }
 
 fn write_step(dir: &Path, report: &RunReport) -> anyhow::Result<()> {

@@ -14,7 +14,9 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod baseline;
 mod capacity;
+mod compare;
 mod merge;
 mod mutants;
 mod run;
@@ -81,13 +83,39 @@ enum Command {
     /// series aligned; verdicts judged again and the report written (exit
     /// codes as `run`; 2 when the directories are not one run's shards).
     Merge(merge::MergeArgs),
+    /// Compare two run directories: overlaid latency distributions, p99
+    /// and throughput over time, and a B − A delta table, written to
+    /// --out (exit 2 when a directory is not a run directory).
+    Compare(compare::CompareArgs),
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
         #[arg(long, default_value = "ci/quick.toml")]
         suite: PathBuf,
+        /// Compare with this saved baseline (`baseline save`); a
+        /// significant regression beyond the suite's `[regression]`
+        /// tolerance fails the gate (exit 1).
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
         #[command(flatten)]
         flags: run::RunFlags,
+    },
+    /// Regression baselines: `baseline save RUN_DIR`.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+/// `baseline …`
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Condense a finished run directory into a baseline for
+    /// `gate --baseline` (default `ci/baselines/<scenario>/baseline.json`).
+    Save {
+        /// The run directory (holds record.json).
+        dir: PathBuf,
+        /// Where to write it (a directory).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -150,10 +178,22 @@ fn main() -> ExitCode {
         Command::Check { file } => run_check(&file),
         Command::Scenarios { dir } => run_scenarios(&dir),
         Command::Report { dir } => run_report(&dir),
+        Command::Compare(args) => compare::run_compare(&args),
         Command::Run { scenario, flags } => {
             return ExitCode::from(run::run_scenario(&scenario, &flags));
         }
-        Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
+        Command::Gate {
+            suite,
+            baseline: Some(dir),
+            flags,
+        } => return ExitCode::from(baseline::gate(&suite, &flags, &dir)),
+        Command::Gate { suite, flags, .. } => {
+            return ExitCode::from(run::run_scenario(&suite, &flags))
+        }
+        Command::Baseline(BaselineCommand::Save { dir, out }) => {
+            baseline::save(&dir, out.as_deref())
+                .map(|file| println!("baseline written: {}", file.display()))
+        }
         Command::Capacity(args) => return ExitCode::from(capacity::run_capacity(&args)),
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
         Command::Merge(args) => return ExitCode::from(merge::run_merge(&args)),

@@ -6,7 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use somon_loadgen::RunControl;
-use somon_scenarios::{execute, exit, RunError, RunOptions, Scenario, SpawnCommand};
+use somon_scenarios::{execute, exit, RunError, RunOptions, RunReport, Scenario, SpawnCommand};
+
+/// Work done on a finished run after its directory is written and before
+/// its verdicts are printed (`gate --baseline` adds the regression
+/// comparison); it may change the report, and rewrites what it changes.
+pub(crate) type Amend<'a> = &'a dyn Fn(&Scenario, &mut RunReport, &Path) -> anyhow::Result<()>;
 
 /// Flags shared by `run` and `gate`.
 #[derive(clap::Args)]
@@ -56,6 +61,11 @@ fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
 
 /// Runs the scenario in `file` and returns the process exit code.
 pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> u8 {
+    run_scenario_with(file, flags, None)
+}
+
+/// [`run_scenario`], with `amend` applied to the finished run.
+pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Amend<'_>>) -> u8 {
     init_logging();
     let scenario = match read(file) {
         Ok(scenario) => scenario,
@@ -64,7 +74,7 @@ pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> u8 {
             return exit::USAGE;
         }
     };
-    on_runtime(run_async(file, &scenario, flags))
+    on_runtime(run_async(file, &scenario, flags, amend))
 }
 
 /// Runs `work` on a fresh multi-thread runtime and returns its exit code;
@@ -89,7 +99,12 @@ pub(crate) fn on_runtime(work: impl std::future::Future<Output = anyhow::Result<
     }
 }
 
-async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow::Result<u8> {
+async fn run_async(
+    file: &Path,
+    scenario: &Scenario,
+    flags: &RunFlags,
+    amend: Option<Amend<'_>>,
+) -> anyhow::Result<u8> {
     let control = RunControl::new();
     // Installed before any Goose attack: Goose's own Ctrl-C handler then
     // finds ours in place and stands down, so the first Ctrl-C ends the
@@ -117,7 +132,7 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
         scenario.name,
         scenario.duration()
     );
-    let report = match execute(scenario, &options).await {
+    let mut report = match execute(scenario, &options).await {
         Ok(report) => report,
         Err(e @ RunError::Usage(_)) => {
             eprintln!("error: {e}");
@@ -135,6 +150,9 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
     });
     somon_reports::write_run_dir(&dir, &report)
         .with_context(|| format!("writing the run directory {}", dir.display()))?;
+    if let Some(amend) = amend {
+        amend(scenario, &mut report, &dir)?;
+    }
     if flags.json {
         let verdicts = std::fs::read_to_string(dir.join("verdicts.json"))
             .context("reading back verdicts.json")?;

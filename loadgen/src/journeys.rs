@@ -4,13 +4,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::json;
 
-use crate::request::{Request, RequestSource};
+use crate::request::{Method, Request, RequestSource};
 use crate::Error;
 
-/// One kind of user journey.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One kind of user journey: the module system's own (SPEC §4), or one
+/// request to any HTTP service ([`Journey::http`]), for profiles of other
+/// services run with `--target URL`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Journey {
     /// `GET /modules/load?path=P` with Zipf popularity over the modules.
     LoadCached,
@@ -28,6 +31,18 @@ pub enum Journey {
     /// A probe calling `GET /health` alone (the "health check < 1 ms"
     /// claim).
     Health,
+    /// One request declared by a scenario: any method and path, recorded
+    /// under its own name. Built with [`Journey::http`].
+    Http {
+        /// The name claims use (`p95(templates)`), also the recorded op.
+        name: Arc<str>,
+        /// The method.
+        method: Method,
+        /// Path and query, starting with `/`.
+        path: Arc<str>,
+        /// JSON body (sent with `POST`).
+        body: Option<Bytes>,
+    },
 }
 
 impl Journey {
@@ -42,9 +57,28 @@ impl Journey {
         Journey::Health,
     ];
 
+    /// A journey of one request, `method path`, recorded under `name`.
+    ///
+    /// ```
+    /// use somon_loadgen::{Journey, Method, Workload};
+    ///
+    /// let j = Journey::http("templates", Method::Get, "/templates", None);
+    /// assert_eq!(j.name(), "templates");
+    /// let w = Workload::new(vec![], vec![], vec![], 1).with_mix(vec![(j, 1)]).unwrap();
+    /// assert_eq!(w.next_requests()[0].path, "/templates");
+    /// ```
+    pub fn http(name: &str, method: Method, path: &str, body: Option<String>) -> Journey {
+        Journey::Http {
+            name: name.into(),
+            method,
+            path: path.into(),
+            body: body.map(Bytes::from),
+        }
+    }
+
     /// The op name its requests are recorded under (`load_cached`, …),
     /// also its name in scenario files and claims.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             Journey::LoadCached => "load_cached",
             Journey::LoadCold => "load_cold",
@@ -53,10 +87,11 @@ impl Journey {
             Journey::External => "external",
             Journey::Ops => "ops",
             Journey::Health => "health",
+            Journey::Http { name, .. } => name,
         }
     }
 
-    /// The journey called `name`, if any.
+    /// The built-in journey called `name`, if any.
     pub fn named(name: &str) -> Option<Journey> {
         Journey::ALL.into_iter().find(|j| j.name() == name)
     }
@@ -164,7 +199,7 @@ impl Workload {
                 Journey::LoadCached | Journey::LoadCold => self.modules.is_empty(),
                 Journey::Compile | Journey::Bundle => self.entries.is_empty(),
                 Journey::External => self.external_modules.is_empty(),
-                Journey::Ops | Journey::Health => false,
+                Journey::Ops | Journey::Health | Journey::Http { .. } => false,
             };
             if *weight > 0 && empty {
                 return bad(format!("`{}` has nothing to request", journey.name()));
@@ -186,16 +221,16 @@ impl Workload {
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn pick_journey(&self) -> Journey {
+    fn pick_journey(&self) -> &Journey {
         let mut target = (self.draw() * self.mix_total as f64) as u64;
         for (journey, weight) in &self.mix {
             let weight = u64::from(*weight);
             if target < weight {
-                return *journey;
+                return journey;
             }
             target -= weight;
         }
-        self.mix[0].0
+        &self.mix[0].0
     }
 
     fn zipf_module(&self) -> &str {
@@ -210,7 +245,7 @@ impl Workload {
     }
 
     /// The requests of one journey iteration (one, or two for `ops`).
-    pub fn requests_of(&self, journey: Journey) -> Vec<Request> {
+    pub fn requests_of(&self, journey: &Journey) -> Vec<Request> {
         let op = journey.name();
         let load = |path: &str| Request::get(op, format!("/modules/load?path={}", encode(path)));
         match journey {
@@ -219,7 +254,7 @@ impl Workload {
             Journey::External => vec![load(self.next_of(&self.external_modules, &self.cursor))],
             Journey::Compile | Journey::Bundle => {
                 let entry = self.next_of(&self.entries, &self.cursor);
-                let path = if journey == Journey::Compile {
+                let path = if *journey == Journey::Compile {
                     "/modules/compile"
                 } else {
                     "/modules/bundle"
@@ -228,6 +263,17 @@ impl Workload {
             }
             Journey::Ops => vec![Request::get(op, "/health"), Request::get(op, "/metrics")],
             Journey::Health => vec![Request::get(op, "/health")],
+            Journey::Http {
+                name,
+                method,
+                path,
+                body,
+            } => vec![Request {
+                op: name.clone(),
+                method: *method,
+                path: path.to_string(),
+                body: body.clone(),
+            }],
         }
     }
 
@@ -291,7 +337,7 @@ mod tests {
     #[test]
     fn every_journey_is_found_by_its_name() {
         for journey in Journey::ALL {
-            assert_eq!(Journey::named(journey.name()), Some(journey));
+            assert_eq!(Journey::named(journey.name()), Some(journey.clone()));
             assert_eq!(journey.to_string(), journey.name());
         }
         assert_eq!(Journey::named("teleport"), None);
@@ -349,6 +395,46 @@ mod tests {
             .filter(|_| w.next_requests()[0].op.as_ref() == "compile")
             .count();
         assert!((2800..3200).contains(&compiles), "{compiles}");
+    }
+
+    #[test]
+    fn an_http_journey_sends_its_own_request() {
+        let body = Bytes::from_static(b"{\"a\":1}");
+        let text = String::from("{\"a\":1}");
+        let w = Workload::new(vec![], vec![], vec![], 3)
+            .with_mix(vec![
+                (
+                    Journey::http("render", Method::Post, "/api/render", Some(text)),
+                    1,
+                ),
+                (
+                    Journey::http("list", Method::Get, "/templates?x=1", None),
+                    1,
+                ),
+            ])
+            .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let r = w.next_requests().remove(0);
+            match &*r.op {
+                "render" => {
+                    assert_eq!((r.method, r.path.as_str()), (Method::Post, "/api/render"));
+                    assert_eq!(r.body.as_ref(), Some(&body));
+                }
+                "list" => assert_eq!(
+                    (r.method, r.path.as_str(), r.body),
+                    (Method::Get, "/templates?x=1", None)
+                ),
+                other => panic!("unexpected op {other}"),
+            }
+            seen.insert(r.op.to_string());
+        }
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            Journey::named("render"),
+            None,
+            "declared journeys are not built in"
+        );
     }
 
     #[test]

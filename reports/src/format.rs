@@ -42,7 +42,7 @@ fn is_duration(threshold: &str) -> bool {
 
 /// Latencies are mostly well under a second, recoveries well over one:
 /// each reads best in its own unit.
-fn seconds(value: f64) -> String {
+pub(crate) fn seconds(value: f64) -> String {
     if value.abs() < 1.0 {
         format!("{:.3} ms", value * 1e3)
     } else {
@@ -61,7 +61,7 @@ pub(crate) fn bytes(value: f64) -> String {
 }
 
 /// At most three decimals, without trailing zeros.
-fn decimals(value: f64) -> String {
+pub(crate) fn decimals(value: f64) -> String {
     let text = format!("{value:.3}");
     if !text.contains('.') {
         return text;

@@ -2,10 +2,12 @@
 //! read (SPEC §6): [`write_run_dir`] writes `verdicts.json`, `record.json`,
 //! `summary.md`, `junit.xml`, `events.jsonl`, the charts (`charts/*.svg`
 //! and `*.png`: latency over time with fault windows and claim thresholds,
-//! throughput, breaker states, latency distribution) and a self-contained
-//! `report.html` into the run's directory; [`render_dir`] writes them all
-//! again from a directory's `record.json`; and [`verdict_table`] renders
-//! the table printed at the end of a run.
+//! throughput, errors by kind, breaker states, latency distribution) and a
+//! self-contained `report.html` into the run's directory; [`render_dir`] writes them all
+//! again from a directory's `record.json`; [`verdict_table`] renders the
+//! table printed at the end of a run; [`compare::compare_dirs`] puts two
+//! run directories side by side; and [`capacity::write_capacity_dir`]
+//! draws a capacity curve with its knee.
 //!
 //! All take a [`RunReport`](somon_scenarios::RunReport) from
 //! `somon-scenarios` and compute nothing about the run: the verdicts, the
@@ -45,15 +47,19 @@
 //! assert!(dir.path().join("junit.xml").is_file());
 //! ```
 
+pub use regression::{regression_markdown, write_regression};
 pub use run_dir::{render_dir, write_run_dir};
 pub use table::verdict_table;
 
+pub mod capacity;
 mod charts;
+pub mod compare;
 mod format;
 mod html;
 mod json;
 mod junit;
 mod markdown;
+mod regression;
 mod run_dir;
 mod table;
 

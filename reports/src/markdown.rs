@@ -155,7 +155,7 @@ fn table(out: &mut String, first: &str, verdicts: &[Verdict]) {
 /// could read as markup is backslash-escaped (CommonMark allows that for
 /// any ASCII punctuation), and line breaks, which would end the row,
 /// become spaces.
-fn text(raw: &str) -> String {
+pub(crate) fn text(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -174,7 +174,7 @@ fn text(raw: &str) -> String {
 /// An inline code span holding `raw` verbatim. The fence is one backtick
 /// longer than any run inside, as CommonMark requires; `|` still needs its
 /// backslash, because GFM splits table cells before it parses code spans.
-fn code(raw: &str) -> String {
+pub(crate) fn code(raw: &str) -> String {
     let body: String = raw
         .chars()
         .filter_map(|c| match c {

@@ -20,7 +20,7 @@ use crate::{charts, html, json, junit, markdown};
 /// - `junit.xml`: one test case per claim × phase, for CI test views;
 /// - `events.jsonl`: the fault history, one JSON event a line;
 /// - `charts/NAME.svg` and `charts/NAME.png` for each chart the record has
-///   data for: `latency-JOURNEY`, `throughput`, `breakers`,
+///   data for: `latency-JOURNEY`, `throughput`, `errors`, `breakers`,
 ///   `percentiles-JOURNEY`;
 /// - `report.html`: all of it on one self-contained page.
 ///
@@ -144,7 +144,7 @@ pub fn render_dir(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// Writes `contents` to `path` through a temporary file in the same
 /// directory: a rename within one file system replaces the file whole.
-fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
     // Unique per process and call, so two writers never share a temp file.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -168,13 +168,13 @@ fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
 
 /// Makes the renames themselves durable.
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Windows cannot open a directory as a file; its renames are journaled.
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 

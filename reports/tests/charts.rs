@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use somon_reports::{render_dir, write_run_dir};
 
-const CHARTS: [&str; 4] = [
+const CHARTS: [&str; 5] = [
     "latency-load_cached",
     "throughput",
+    "errors",
     "breakers",
     "percentiles-load_cached",
 ];
@@ -134,6 +135,66 @@ fn throughput_and_breaker_charts_have_their_legends() {
             "percentiles: missing {text:?}"
         );
     }
+}
+
+#[test]
+fn errors_chart_has_a_line_per_kind_that_occurred_and_the_fault_window() {
+    let temp = tempfile::tempdir().unwrap();
+    write_run_dir(temp.path(), &util::report()).unwrap();
+    let svg = util::read(&temp.path().join("charts"), "errors.svg");
+    for text in [
+        "Errors by kind",
+        "run clock (s)",
+        "errors per second",
+        "status_5xx",
+    ] {
+        assert!(has_text(&svg, text), "errors: missing {text:?}");
+    }
+    // Only 5xx occurred: no line for the other kinds.
+    for text in [
+        "status_4xx",
+        "timeout",
+        "connect",
+        "reset",
+        "other",
+        "no errors",
+    ] {
+        assert!(!has_text(&svg, text), "errors: unexpected {text:?}");
+    }
+    assert_eq!(svg.matches(util::FAULT_FILL).count(), 1);
+    assert!(has_text(&svg, "fault: external:lodash"));
+    // 20 errors a second while the fault was on, at 7–12 s on the run
+    // clock: the line's highest point is 20/s, above the 0/s baseline.
+    let line = svg
+        .lines()
+        .find(|l| l.contains(r##"stroke="#D62728" stroke-width="2" points=""##))
+        .expect("the 5xx line");
+    let ys: Vec<i32> = line
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|p| p.split(',').nth(1)?.trim_end_matches('"').parse().ok())
+        .collect();
+    assert_eq!(ys.len(), util::SECONDS as usize);
+    let (low, high) = (ys.iter().min().unwrap(), ys.iter().max().unwrap());
+    assert_eq!(
+        ys.iter().filter(|y| *y == low).count(),
+        6,
+        "six seconds at 20/s"
+    );
+    assert!(high > low);
+
+    // No error at all: one flat line that says so.
+    let mut report = util::report();
+    for phase in &mut report.record.phases {
+        for point in &mut phase.output.series {
+            point.errors = Default::default();
+        }
+    }
+    write_run_dir(temp.path(), &report).unwrap();
+    let svg = util::read(&temp.path().join("charts"), "errors.svg");
+    assert!(has_text(&svg, "no errors") && !has_text(&svg, "status_5xx"));
 }
 
 #[test]

@@ -18,6 +18,7 @@ fn the_page_has_the_verdicts_first_then_charts_faults_validity_manifest() {
         at(r#"<table class="verdicts">"#),
         at(r#"<figure id="chart-latency-load_cached">"#),
         at(r#"<figure id="chart-throughput">"#),
+        at(r#"<figure id="chart-errors">"#),
         at(r#"<figure id="chart-breakers">"#),
         at(r#"<figure id="chart-percentiles-load_cached">"#),
         at(r#"<table class="faults">"#),
@@ -35,7 +36,7 @@ fn the_page_has_the_verdicts_first_then_charts_faults_validity_manifest() {
     ), "{html}");
     assert!(html.contains("<td>applied</td><td>registry lodash: error 503</td>"));
     assert!(html.contains("<th>seed</th><td>7</td>"));
-    assert_eq!(html.matches("<svg").count(), 4);
+    assert_eq!(html.matches("<svg").count(), 5);
     assert!(!html.contains("<script"));
 }
 

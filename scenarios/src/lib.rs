@@ -20,6 +20,9 @@
 //!   phase's load; the shards' records add up again exactly (HDR
 //!   histograms and interval logs merged, counters summed, time series
 //!   aligned on the run clock) into one record judged as one run.
+//! - [`regression`], the baseline gate: a run condensed into per-second
+//!   p50, p99 and rate per journey × phase, compared with a later run by a
+//!   bootstrap confidence interval of the change of their medians.
 //!
 //! - [`execute`], the orchestrator: target, corpus, fake registry and
 //!   fault proxy, steady state, phases under the fault timeline, rollback,
@@ -45,6 +48,7 @@
 
 mod claim;
 mod merge;
+pub mod regression;
 mod report;
 mod run;
 mod scenario;
@@ -61,8 +65,8 @@ pub use shard::{Shard, ShardError, ShardManifest};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{
-    CapacitySpec, Claim, CorpusShape, Fault, FaultStep, Figure, FigureCheck, Journey, Load, Phase,
-    Problem, Scenario, ScenarioError, Target,
+    CapacitySpec, Claim, CorpusShape, EndpointCheck, Fault, FaultStep, Figure, FigureCheck,
+    Journey, Load, Phase, Problem, RegressionSettings, Scenario, ScenarioError, Target,
 };
 pub use twins::{TwinEntry, TwinMap};
 pub use verdict::{

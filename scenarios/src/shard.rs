@@ -145,7 +145,7 @@ impl Shard {
                 0 => Load::Idle,
                 count => Load::Burst {
                     count,
-                    journey: *journey,
+                    journey: journey.clone(),
                 },
             },
             Load::Idle => Load::Idle,

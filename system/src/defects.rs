@@ -40,11 +40,14 @@ pub enum Defect {
     DropInflightOnShutdown,
     /// Concurrent misses of one module each compile it.
     NoSingleFlight,
+    /// Every cache hit takes 20 ms longer (a slower build: the regression
+    /// gate's twin, not a claim's).
+    SlowCached,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 11] = [
+    pub const ALL: [Defect; 12] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -56,6 +59,7 @@ impl Defect {
         Defect::Leak,
         Defect::DropInflightOnShutdown,
         Defect::NoSingleFlight,
+        Defect::SlowCached,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -72,6 +76,7 @@ impl Defect {
             Defect::Leak => "leak",
             Defect::DropInflightOnShutdown => "drop-inflight-on-shutdown",
             Defect::NoSingleFlight => "no-single-flight",
+            Defect::SlowCached => "slow-cached",
         }
     }
 

@@ -22,9 +22,9 @@ pub(crate) struct FaultWindow {
 /// One journey's latencies: per interval (run-clock seconds at the
 /// interval's start) and over the whole run, all outcomes together as the
 /// verdicts judge them.
-pub(super) struct JourneyLatency {
-    pub(super) intervals: BTreeMap<Duration, Histogram<u64>>,
-    pub(super) whole: Histogram<u64>,
+pub(crate) struct JourneyLatency {
+    pub(crate) intervals: BTreeMap<Duration, Histogram<u64>>,
+    pub(crate) whole: Histogram<u64>,
 }
 
 /// A latency claim's threshold on one journey.
@@ -36,7 +36,7 @@ pub(super) struct Threshold {
 
 /// End of the run on its clock: the last phase's end or the last fault
 /// event, whichever is later.
-pub(super) fn run_end(report: &RunReport) -> f64 {
+pub(crate) fn run_end(report: &RunReport) -> f64 {
     let phases = report
         .record
         .phases
@@ -82,7 +82,7 @@ pub(crate) fn fault_windows(faults: &[FaultEvent], end: f64) -> Vec<FaultWindow>
 ///
 /// # Errors
 /// A log that does not parse, with the phase's name.
-pub(super) fn latencies(report: &RunReport) -> Result<BTreeMap<String, JourneyLatency>, String> {
+pub(crate) fn latencies(report: &RunReport) -> Result<BTreeMap<String, JourneyLatency>, String> {
     let mut journeys: BTreeMap<String, JourneyLatency> = BTreeMap::new();
     for phase in &report.record.phases {
         let intervals = somon_loadgen::interval_log::read(&phase.output.interval_log)
@@ -178,7 +178,7 @@ pub(super) fn breaker_states(report: &RunReport) -> BTreeMap<String, Vec<(f64, S
 }
 
 /// Requests and errors per second, per series point, on the run clock.
-pub(super) fn throughput(report: &RunReport) -> Vec<(f64, f64, f64)> {
+pub(crate) fn throughput(report: &RunReport) -> Vec<(f64, f64, f64)> {
     let mut points = Vec::new();
     for phase in &report.record.phases {
         for point in &phase.output.series {
@@ -191,6 +191,46 @@ pub(super) fn throughput(report: &RunReport) -> Vec<(f64, f64, f64)> {
                 at,
                 point.requests as f64 / seconds,
                 point.errors.total() as f64 / seconds,
+            ));
+        }
+    }
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    points
+}
+
+/// Error kinds in the order the errors chart draws them, with their
+/// names as in the interval log tags.
+pub(crate) const ERROR_KINDS: [&str; 6] = [
+    "status_4xx",
+    "status_5xx",
+    "timeout",
+    "connect",
+    "reset",
+    "other",
+];
+
+/// Errors per second by kind (in [`ERROR_KINDS`] order), per series
+/// point, on the run clock.
+pub(super) fn errors(report: &RunReport) -> Vec<(f64, [f64; 6])> {
+    let mut points = Vec::new();
+    for phase in &report.record.phases {
+        for point in &phase.output.series {
+            let seconds = point.duration.as_secs_f64();
+            if seconds <= 0.0 {
+                continue;
+            }
+            let e = &point.errors;
+            let counts = [
+                e.status_4xx,
+                e.status_5xx,
+                e.timeout,
+                e.connect,
+                e.reset,
+                e.other,
+            ];
+            points.push((
+                (phase.start + point.start).as_secs_f64(),
+                counts.map(|n| n as f64 / seconds),
             ));
         }
     }

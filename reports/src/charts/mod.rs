@@ -1,7 +1,8 @@
 //! The run's charts (SPEC §6), drawn with plotters into SVG (inlined in
 //! `report.html`) and PNG (for places that show images only): latency per
-//! journey over time, throughput, breaker states, and the latency
-//! distribution per journey.
+//! journey over time, throughput, errors by kind, breaker states, and the
+//! latency distribution per journey. [`Draw`] and [`ChartFile::draw`] are
+//! shared with the comparison and capacity charts.
 //!
 //! Output is a pure function of the report: no timestamps, maps in key
 //! order, so drawing the same record twice gives the same bytes.
@@ -12,13 +13,16 @@ use plotters::prelude::*;
 use somon_scenarios::RunReport;
 
 mod breakers;
+pub(crate) mod capacity;
 pub(crate) mod data;
+mod errors;
 mod latency;
-mod percentiles;
-mod style;
+pub(crate) mod percentiles;
+pub(crate) mod style;
 mod throughput;
 
 use breakers::Breakers;
+use errors::Errors;
 use latency::Latency;
 use percentiles::Percentiles;
 use throughput::Throughput;
@@ -33,14 +37,46 @@ pub(crate) struct ChartFile {
     pub(crate) png: Vec<u8>,
 }
 
+/// A chart that can draw itself on any plotters backend, so one
+/// description gives both the SVG and the PNG.
+pub(crate) trait Draw {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32) {
+        style::SIZE
+    }
+
+    /// Draws the chart onto `root`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+impl ChartFile {
+    /// Draws `chart` both ways.
+    ///
+    /// # Errors
+    /// A drawing failure, in words, naming the chart.
+    pub(crate) fn draw(name: String, title: String, chart: &impl Draw) -> Result<Self, String> {
+        style::ensure_font()?;
+        Ok(ChartFile {
+            svg: svg(chart).map_err(|e| format!("chart {name}: {e}"))?,
+            png: png(chart).map_err(|e| format!("chart {name}: {e}"))?,
+            name,
+            title,
+        })
+    }
+}
+
 enum Chart<'a> {
     Latency(Latency<'a>),
     Throughput(Throughput<'a>),
+    Errors(Errors<'a>),
     Breakers(Breakers<'a>),
     Percentiles(Percentiles<'a>),
 }
 
-impl Chart<'_> {
+impl Draw for Chart<'_> {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -48,6 +84,7 @@ impl Chart<'_> {
         match self {
             Chart::Latency(c) => c.draw(root),
             Chart::Throughput(c) => c.draw(root),
+            Chart::Errors(c) => c.draw(root),
             Chart::Breakers(c) => c.draw(root),
             Chart::Percentiles(c) => c.draw(root),
         }
@@ -55,8 +92,8 @@ impl Chart<'_> {
 }
 
 /// Draws every chart the report has data for, in a fixed order: latency
-/// per journey, throughput, breakers (when the target reported any), then
-/// the distribution per journey.
+/// per journey, throughput, errors by kind, breakers (when the target
+/// reported any), then the distribution per journey.
 ///
 /// # Errors
 /// An interval log that does not parse, or a drawing failure, in words.
@@ -66,6 +103,7 @@ pub(crate) fn render(report: &RunReport) -> Result<Vec<ChartFile>, String> {
     let faults = data::fault_windows(&report.record.faults, end);
     let latencies = data::latencies(report)?;
     let throughput = data::throughput(report);
+    let errors = data::errors(report);
     let breakers = data::breaker_states(report);
 
     let mut charts: Vec<(String, String, Chart<'_>)> = Vec::new();
@@ -93,6 +131,17 @@ pub(crate) fn render(report: &RunReport) -> Result<Vec<ChartFile>, String> {
             }),
         ));
     }
+    if !errors.is_empty() {
+        charts.push((
+            "errors".into(),
+            "Errors by kind".into(),
+            Chart::Errors(Errors {
+                points: &errors,
+                faults: &faults,
+                end,
+            }),
+        ));
+    }
     if !breakers.is_empty() {
         charts.push((
             "breakers".into(),
@@ -110,26 +159,19 @@ pub(crate) fn render(report: &RunReport) -> Result<Vec<ChartFile>, String> {
             format!("Latency distribution of {journey}"),
             Chart::Percentiles(Percentiles {
                 journey,
-                histogram: &latency.whole,
+                series: vec![(journey.clone(), &latency.whole)],
             }),
         ));
     }
     charts
         .into_iter()
-        .map(|(name, title, chart)| {
-            Ok(ChartFile {
-                svg: svg(&chart).map_err(|e| format!("chart {name}: {e}"))?,
-                png: png(&chart).map_err(|e| format!("chart {name}: {e}"))?,
-                name,
-                title,
-            })
-        })
+        .map(|(name, title, chart)| ChartFile::draw(name, title, &chart))
         .collect()
 }
 
 /// Journey names come from scenario files: keep them to characters that
 /// are safe in a file name everywhere.
-fn file_stem(journey: &str) -> String {
+pub(crate) fn file_stem(journey: &str) -> String {
     journey
         .chars()
         .map(|c| {
@@ -142,20 +184,20 @@ fn file_stem(journey: &str) -> String {
         .collect()
 }
 
-fn svg(chart: &Chart<'_>) -> Result<String, String> {
+fn svg(chart: &impl Draw) -> Result<String, String> {
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, style::SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, chart.size()).into_drawing_area();
         chart.draw(&root).map_err(|e| e.to_string())?;
     }
     Ok(text)
 }
 
-fn png(chart: &Chart<'_>) -> Result<Vec<u8>, String> {
-    let (width, height) = style::SIZE;
+fn png(chart: &impl Draw) -> Result<Vec<u8>, String> {
+    let (width, height) = chart.size();
     let mut pixels = vec![0u8; width as usize * height as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, style::SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
         chart.draw(&root).map_err(|e| e.to_string())?;
     }
     let mut out = Vec::new();

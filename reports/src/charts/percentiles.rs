@@ -1,6 +1,7 @@
 //! `percentiles-<journey>`: the whole run's latency distribution on the
 //! usual HdrHistogram scale, where x is log10(1 / (1 − q)) so the tail
-//! (99 %, 99.9 %, 99.99 %) gets as much room as the body.
+//! (99 %, 99.9 %, 99.99 %) gets as much room as the body. One line per
+//! histogram: a run report draws one, a comparison two (A and B).
 
 use std::ops::Range;
 
@@ -24,9 +25,10 @@ const TICKS: [(f64, &str); 6] = [
 const STEPS_PER_DECADE: u32 = 40;
 
 /// Everything the distribution chart shows.
-pub(super) struct Percentiles<'a> {
-    pub(super) journey: &'a str,
-    pub(super) histogram: &'a Histogram<u64>,
+pub(crate) struct Percentiles<'a> {
+    pub(crate) journey: &'a str,
+    /// (legend name, histogram) per line, in legend order.
+    pub(crate) series: Vec<(String, &'a Histogram<u64>)>,
 }
 
 /// How far out the scale goes: to the quantile the sample count can
@@ -88,17 +90,17 @@ fn tick_label(x: &f64) -> String {
         .map_or_else(String::new, |(_, label)| (*label).to_string())
 }
 
-impl Percentiles<'_> {
-    /// Draws the chart onto `root`.
-    pub(super) fn draw<DB: DrawingBackend>(
+impl super::Draw for Percentiles<'_> {
+    fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, plotters::coord::Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         root.fill(&WHITE)?;
-        let points = points(self.histogram);
-        let highest = points.iter().map(|p| p.1).fold(0.0, f64::max);
+        let lines: Vec<Vec<(f64, f64)>> = self.series.iter().map(|(_, h)| points(h)).collect();
+        let highest = lines.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
         let y_high = (highest * 1.15).max(1.0);
-        let x_high = x_high(self.histogram.len());
+        let most = self.series.iter().map(|(_, h)| h.len()).max().unwrap_or(0);
+        let x_high = x_high(most);
         let mut chart = ChartBuilder::on(root)
             .caption(
                 format!("Latency distribution of {} (whole run)", self.journey),
@@ -116,15 +118,15 @@ impl Percentiles<'_> {
             .axis_desc_style(style::label())
             .x_label_formatter(&tick_label)
             .draw()?;
-        let colour = SERIES[0];
-        chart
-            .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
-            .label(format!(
-                "{} ({} requests)",
-                self.journey,
-                self.histogram.len()
-            ))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+        for (i, ((name, h), points)) in self.series.iter().zip(lines).enumerate() {
+            let colour = SERIES[i % SERIES.len()];
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+                .label(format!("{name} ({} requests)", h.len()))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)

@@ -11,40 +11,40 @@ use super::data::FaultWindow;
 
 /// The one font family the charts use. plotters' axis labels ask for
 /// `sans-serif` too, so this is the only family that needs registering.
-pub(super) const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// DejaVu Sans (Bitstream Vera license, see `assets/DejaVuSans-LICENSE.txt`),
 /// built in so PNG text renders on machines without fontconfig or fonts.
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Width and height of every chart, in pixels.
-pub(super) const SIZE: (u32, u32) = (960, 420);
+pub(crate) const SIZE: (u32, u32) = (960, 420);
 
 /// Fill of a fault window. Nothing else is drawn in this colour, so a
 /// reader (or a test) can count the windows in an SVG by it.
-pub(super) const FAULT: RGBColor = RGBColor(0xF2, 0xA3, 0x3A);
+pub(crate) const FAULT: RGBColor = RGBColor(0xF2, 0xA3, 0x3A);
 
 /// Line colours, in legend order.
-pub(super) const SERIES: [RGBColor; 3] = [
+pub(crate) const SERIES: [RGBColor; 3] = [
     RGBColor(0x1F, 0x77, 0xB4),
     RGBColor(0x2C, 0xA0, 0x2C),
     RGBColor(0x94, 0x67, 0xBD),
 ];
 
 /// Claim thresholds.
-pub(super) const THRESHOLD: RGBColor = RGBColor(0xD6, 0x27, 0x28);
+pub(crate) const THRESHOLD: RGBColor = RGBColor(0xD6, 0x27, 0x28);
 
 /// Breaker states.
-pub(super) const CLOSED: RGBColor = RGBColor(0x6A, 0xBE, 0x6A);
-pub(super) const HALF_OPEN: RGBColor = RGBColor(0xE6, 0xC2, 0x29);
-pub(super) const OPEN: RGBColor = RGBColor(0xC8, 0x3C, 0x3C);
+pub(crate) const CLOSED: RGBColor = RGBColor(0x6A, 0xBE, 0x6A);
+pub(crate) const HALF_OPEN: RGBColor = RGBColor(0xE6, 0xC2, 0x29);
+pub(crate) const OPEN: RGBColor = RGBColor(0xC8, 0x3C, 0x3C);
 
 /// Registers the embedded font for every style the charts use, once per
 /// process.
 ///
 /// # Errors
 /// When the embedded file is not a font, which a test would catch first.
-pub(super) fn ensure_font() -> Result<(), String> {
+pub(crate) fn ensure_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
@@ -58,23 +58,23 @@ pub(super) fn ensure_font() -> Result<(), String> {
 }
 
 /// Text style of captions.
-pub(super) fn caption_style() -> TextStyle<'static> {
+pub(crate) fn caption_style() -> TextStyle<'static> {
     (FAMILY, 20).into_font().style(FontStyle::Bold).into()
 }
 
 /// Text style of axis labels and legends.
-pub(super) fn label() -> TextStyle<'static> {
+pub(crate) fn label() -> TextStyle<'static> {
     (FAMILY, 13).into()
 }
 
 /// A chart over run-clock seconds (x) and some value (y).
-pub(super) type TimeChart<'a, DB> =
+pub(crate) type TimeChart<'a, DB> =
     ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// A chart over the run clock (0 to `x_high` s) and values (0 to `y_high`,
 /// described by `y_desc`), with its mesh drawn and the fault windows
 /// shaded behind whatever is drawn next.
-pub(super) fn time_chart<'a, DB: DrawingBackend + 'a>(
+pub(crate) fn time_chart<'a, DB: DrawingBackend + 'a>(
     root: &'a DrawingArea<DB, plotters::coord::Shift>,
     caption: &str,
     y_desc: &str,
@@ -100,7 +100,7 @@ pub(super) fn time_chart<'a, DB: DrawingBackend + 'a>(
 
 /// Shades each fault window across the whole height and names what it hit
 /// at its top.
-pub(super) fn shade_faults<DB: DrawingBackend>(
+pub(crate) fn shade_faults<DB: DrawingBackend>(
     chart: &mut TimeChart<'_, DB>,
     windows: &[FaultWindow],
     (y_low, y_high): (f64, f64),
@@ -122,7 +122,7 @@ pub(super) fn shade_faults<DB: DrawingBackend>(
 }
 
 /// The usual legend: top right, white box, black border.
-pub(super) fn legend<'a, DB: DrawingBackend + 'a>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut TimeChart<'a, DB>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     chart

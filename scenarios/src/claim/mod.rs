@@ -84,6 +84,21 @@ pub enum Metric {
     /// the hits the probe's own loads were told of, and its reported
     /// `cacheHitRate` matched its counters.
     HitRateAccuracy,
+    /// Share of a `[[checks]]` endpoint's polls during the phase that
+    /// answered the expected status and JSON fields (`check(health)`).
+    Check {
+        /// The check's name.
+        name: String,
+    },
+    /// A series of the target's `/metrics`, by name
+    /// (`metric(godel_queue_depth)`): Prometheus text exposition, or a
+    /// top-level number of a JSON body. Compared as a plain number; the
+    /// claim must hold at every sample (the worst label set and sample is
+    /// judged).
+    Series {
+        /// The series (metric family) name.
+        name: String,
+    },
 }
 
 /// A dependency a recovery claim is about.
@@ -140,6 +155,8 @@ pub enum Threshold {
     Bytes(u64),
     /// A rate per second.
     PerSec(f64),
+    /// A plain number in the measured series' own unit (`metric(…)`).
+    Number(f64),
 }
 
 impl Threshold {
@@ -150,7 +167,7 @@ impl Threshold {
             Threshold::Duration(d) => d.as_secs_f64(),
             Threshold::Ratio(r) => r,
             Threshold::Bytes(b) => b as f64,
-            Threshold::PerSec(r) => r,
+            Threshold::PerSec(r) | Threshold::Number(r) => r,
         }
     }
 }
@@ -234,6 +251,8 @@ impl fmt::Display for Metric {
             Metric::Freshness => f.write_str("freshness"),
             Metric::ConfigAtomicity => f.write_str("config_atomicity"),
             Metric::HitRateAccuracy => f.write_str("hit_rate_accuracy"),
+            Metric::Check { name } => write!(f, "check({name})"),
+            Metric::Series { name } => write!(f, "metric({name})"),
         }
     }
 }
@@ -269,6 +288,7 @@ impl fmt::Display for Threshold {
             }
             Threshold::Bytes(b) => f.write_str(&format_bytes(b)),
             Threshold::PerSec(r) => write!(f, "{r}/s"),
+            Threshold::Number(n) => write!(f, "{n}"),
         }
     }
 }

@@ -9,7 +9,8 @@ use super::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 /// The metrics a claim may name, for error messages.
 const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey)], \
 rps[(journey)], cache_hit_rate, availability, recovery_time(dep), time_to_open(dep), \
-bytes_per_cached_module, memory_usage, memory_growth, cpu_usage, freshness, config_atomicity, hit_rate_accuracy";
+bytes_per_cached_module, memory_usage, memory_growth, cpu_usage, freshness, config_atomicity, hit_rate_accuracy, \
+check(name), metric(series)";
 
 /// What kind of threshold a metric is compared with.
 #[derive(Clone, Copy)]
@@ -18,6 +19,8 @@ enum Kind {
     Ratio,
     Bytes,
     Rate,
+    /// A plain number (a scraped series in its own unit).
+    Number,
 }
 
 struct Parser {
@@ -170,6 +173,18 @@ impl Parser {
             "config_atomicity" => (Metric::ConfigAtomicity, Kind::Ratio),
             "hit_rate_accuracy" => (Metric::HitRateAccuracy, Kind::Ratio),
             "cpu_usage" => (Metric::CpuUsage, Kind::Ratio),
+            "check" => (
+                Metric::Check {
+                    name: journey(self)?,
+                },
+                Kind::Ratio,
+            ),
+            "metric" => (
+                Metric::Series {
+                    name: journey(self)?,
+                },
+                Kind::Number,
+            ),
             "recovery_time" | "time_to_open" => {
                 let (arg, at) = self.argument(true)?.unwrap_or_default();
                 let dependency = dependency(&arg, at)?;
@@ -266,6 +281,13 @@ impl Parser {
                     .map(Threshold::Bytes)
                     .map_err(|_| ClaimError::new(column, "size too large"))
             }
+            Kind::Number => match unit.as_str() {
+                "" => digits
+                    .parse()
+                    .map(Threshold::Number)
+                    .map_err(|_| bad_number()),
+                _ => Err(wrong_unit("a plain number (the series' own unit)")),
+            },
             Kind::Rate => {
                 let value: f64 = digits.parse().map_err(|_| bad_number())?;
                 match unit.as_str() {

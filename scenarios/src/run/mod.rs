@@ -9,6 +9,7 @@
 //! [`RunControl`]), an abort condition, or the target dying still produce a
 //! report — partial, with the reason, and never a PASS it did not earn.
 
+mod checks;
 mod faults;
 mod manifest;
 mod phase;
@@ -288,6 +289,12 @@ async fn method(
         clock,
         probes_done.clone(),
     );
+    let check_task = checks::spawn(
+        scenario.checks.clone(),
+        target.base.clone(),
+        clock,
+        probes_done.clone(),
+    );
 
     for phase in &scenario.phases {
         if control.is_cancelled() {
@@ -307,6 +314,10 @@ async fn method(
     let history = timeline.stop().events();
     probes_done.cancel();
     report.record.probes = probe_task.await.unwrap_or_default();
+    report
+        .record
+        .probes
+        .extend(check_task.await.unwrap_or_default());
     abort_watch.abort();
     if let Some(task) = crash_watch {
         task.abort();

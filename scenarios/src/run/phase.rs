@@ -60,7 +60,7 @@ pub(crate) async fn run(phase: &Phase, cx: &PhaseContext<'_>) -> Result<RunOutpu
                 .map_err(load_error)
         }
         Load::Burst { count, journey } => {
-            let workload = setup::workload(cx.modules, &[(*journey, 1)], cx.zipf, cx.seed)?;
+            let workload = setup::workload(cx.modules, &[(journey.clone(), 1)], cx.zipf, cx.seed)?;
             // Every request due within the same millisecond: released
             // together, each timed from that common start, so the slowest
             // shows how long the whole burst took to be served.

@@ -26,7 +26,7 @@ pub(crate) async fn check(scenario: &Scenario, when: &str, cx: &PhaseContext<'_>
         .iter()
         .find_map(|p| match &p.load {
             Load::Open { journeys, .. } | Load::Closed { journeys, .. } => Some(journeys.clone()),
-            Load::Burst { journey, .. } => Some(vec![(*journey, 1)]),
+            Load::Burst { journey, .. } => Some(vec![(journey.clone(), 1)]),
             Load::Idle => None,
         })
         .unwrap_or_else(|| vec![(Journey::Health, 1)]);

@@ -1,7 +1,9 @@
 //! From [`RawScenario`] to [`Scenario`]: every problem found, each with the
 //! line and column it starts at.
 
-use std::collections::BTreeSet;
+mod declared;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -170,6 +172,9 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
         |t| target(c, t),
     );
     let corpus = corpus(c, &raw.corpus);
+    let requests = declared::requests(c, &raw.requests);
+    let checks = declared::checks(c, &raw.checks);
+    let regression = declared::regression(c, raw.regression.as_ref());
     let mut names = BTreeSet::new();
     let mut phases = Vec::new();
     for (i, phase) in raw.phases.iter().enumerate() {
@@ -184,7 +189,7 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
             );
         }
         let duration = c.duration(&phase.duration, &format!("{path}.duration"));
-        let load = load(c, &phase.load, &format!("{path}.load"));
+        let load = load(c, &phase.load, &format!("{path}.load"), &requests);
         if let (Some(duration), Some(load)) = (duration, load) {
             phases.push(Phase {
                 name: phase.name.clone(),
@@ -238,6 +243,25 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
     let mut ids = BTreeSet::new();
     let claims = claims(c, &raw.claims, "claims", &names, &mut ids, false);
     let alerts = claims_alerts(c, &raw.alerts, &names, &mut ids);
+    for (section, raw, judged) in [
+        ("claims", &raw.claims, &claims),
+        ("alerts", &raw.alerts, &alerts),
+    ] {
+        for (i, claim) in raw.iter().enumerate() {
+            let named = judged
+                .iter()
+                .find(|j| j.id == *claim.get_ref().id.get_ref());
+            if let Some(Metric::Check { name }) = named.map(|j| &j.expect.metric) {
+                if !checks.iter().any(|k| k.name == *name) {
+                    c.at(
+                        claim.get_ref().expect.span(),
+                        format!("{section}[{i}].expect"),
+                        format!("no [[checks]] entry named \"{name}\""),
+                    );
+                }
+            }
+        }
+    }
     let capacity = raw
         .capacity
         .as_ref()
@@ -255,6 +279,8 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
         claims,
         alerts,
         capacity,
+        checks,
+        regression,
     }
 }
 
@@ -387,14 +413,19 @@ fn corpus(c: &mut Checker<'_>, raw: &super::raw::RawCorpus) -> CorpusShape {
     shape
 }
 
-fn journeys(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Vec<(Journey, u32)> {
+fn journeys(
+    c: &mut Checker<'_>,
+    raw: &Spanned<RawLoad>,
+    path: &str,
+    requests: &BTreeMap<String, Journey>,
+) -> Vec<(Journey, u32)> {
     let load = raw.get_ref();
     if load.journeys.is_empty() {
         return vec![(Journey::LoadCached, 1)];
     }
     let mut out = Vec::new();
     for (name, weight) in &load.journeys {
-        match Journey::named(name) {
+        match Journey::named(name).or_else(|| requests.get(name).cloned()) {
             Some(j) if *weight > 0 => out.push((j, *weight)),
             Some(_) => c.at(
                 raw.span(),
@@ -402,7 +433,11 @@ fn journeys(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Vec<(Jou
                 "weight must be at least 1",
             ),
             None => {
-                let known: Vec<&str> = Journey::ALL.iter().map(|j| j.name()).collect();
+                let known: Vec<&str> = Journey::ALL
+                    .iter()
+                    .map(|j| j.name())
+                    .chain(requests.keys().map(String::as_str))
+                    .collect();
                 c.at(
                     raw.span(),
                     format!("{path}.journeys"),
@@ -414,7 +449,12 @@ fn journeys(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Vec<(Jou
     out
 }
 
-fn load(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Option<Load> {
+fn load(
+    c: &mut Checker<'_>,
+    raw: &Spanned<RawLoad>,
+    path: &str,
+    requests: &BTreeMap<String, Journey>,
+) -> Option<Load> {
     let load = raw.get_ref();
     let opt = |c: &mut Checker<'_>, v: &Option<Spanned<String>>, field: &str| {
         v.as_ref().map_or(Some(Duration::ZERO), |v| {
@@ -433,7 +473,7 @@ fn load(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Option<Load>
             }
             let ramp = opt(c, &load.ramp, "ramp");
             let think = opt(c, &load.think, "think");
-            let journeys = journeys(c, raw, path);
+            let journeys = journeys(c, raw, path, requests);
             Some(Load::Closed {
                 users: users?,
                 ramp: ramp?,
@@ -458,7 +498,7 @@ fn load(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Option<Load>
                 );
                 return None;
             }
-            let journeys = journeys(c, raw, path);
+            let journeys = journeys(c, raw, path, requests);
             Some(Load::Open {
                 steps,
                 max_in_flight: load.max_in_flight.unwrap_or(1000),
@@ -474,10 +514,10 @@ fn load(c: &mut Checker<'_>, raw: &Spanned<RawLoad>, path: &str) -> Option<Load>
                     "a burst needs count ≥ 1",
                 );
             }
-            let journeys = journeys(c, raw, path);
+            let journeys = journeys(c, raw, path, requests);
             Some(Load::Burst {
                 count: count?,
-                journey: journeys.first()?.0,
+                journey: journeys.first()?.0.clone(),
             })
         }
         "idle" => Some(Load::Idle),

@@ -43,6 +43,54 @@ pub struct Scenario {
     pub alerts: Vec<Claim>,
     /// How `somon-verify capacity` steps it (`[capacity]`), if it says.
     pub capacity: Option<CapacitySpec>,
+    /// Endpoints polled during the method (`[[checks]]`), judged by
+    /// `check(NAME)` claims.
+    pub checks: Vec<EndpointCheck>,
+    /// How far a run may drift from a saved baseline (`[regression]`).
+    pub regression: RegressionSettings,
+}
+
+/// An endpoint the harness polls while the phases run: each answer passes
+/// when its status and the named JSON fields are as expected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointCheck {
+    /// The name `check(NAME)` claims use.
+    pub name: String,
+    /// Path (and query) to `GET`, starting with `/`.
+    pub path: String,
+    /// The status every answer must have.
+    pub status: u16,
+    /// Dotted JSON paths (`checks.db.status`) and the values they must hold.
+    pub json: Vec<(String, serde_json::Value)>,
+    /// Time between two polls.
+    pub every: Duration,
+}
+
+/// The regression gate's settings (SPEC §5): a change counts as a
+/// regression only when its confidence interval lies entirely beyond the
+/// tolerance, in the bad direction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegressionSettings {
+    /// Allowed change as a share of the baseline's median (`"10%"`).
+    pub relative: f64,
+    /// Allowed change of a latency statistic in absolute terms (`"5ms"`).
+    /// A latency regresses only beyond both.
+    pub absolute: Duration,
+    /// Confidence of the interval (`"95%"`).
+    pub confidence: f64,
+    /// Bootstrap resamples.
+    pub resamples: u32,
+}
+
+impl Default for RegressionSettings {
+    fn default() -> RegressionSettings {
+        RegressionSettings {
+            relative: 0.10,
+            absolute: Duration::from_millis(1),
+            confidence: 0.95,
+            resamples: 2000,
+        }
+    }
 }
 
 impl Scenario {

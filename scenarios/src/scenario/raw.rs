@@ -32,7 +32,61 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) alerts: Vec<Spanned<RawClaim>>,
     #[serde(default)]
+    pub(super) requests: Vec<Spanned<RawRequest>>,
+    #[serde(default)]
+    pub(super) checks: Vec<Spanned<RawCheck>>,
+    #[serde(default)]
+    pub(super) regression: Option<Spanned<RawRegression>>,
+    #[serde(default)]
     pub(super) capacity: Option<Spanned<super::capacity::RawCapacity>>,
+}
+
+/// `[[requests]]`: a journey of one request to any HTTP service.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRequest {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) method: Option<Spanned<String>>,
+    pub(super) path: Spanned<String>,
+    /// JSON text sent with `POST`.
+    #[serde(default)]
+    pub(super) body: Option<Spanned<String>>,
+}
+
+/// `[[checks]]`: an endpoint polled during the method, its status and
+/// JSON fields compared.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCheck {
+    pub(super) name: Spanned<String>,
+    pub(super) path: Spanned<String>,
+    #[serde(default)]
+    pub(super) status: Option<Spanned<u16>>,
+    /// Dotted JSON path → expected value.
+    #[serde(default)]
+    pub(super) json: toml::Table,
+    #[serde(default)]
+    pub(super) every: Option<Spanned<String>>,
+}
+
+/// `[regression]`: how far a run may drift from its baseline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegression {
+    pub(super) tolerance: Spanned<RawTolerance>,
+    #[serde(default)]
+    pub(super) confidence: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) resamples: Option<u32>,
+}
+
+/// One tolerance (`"10%"`, `"5ms"`) or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawTolerance {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

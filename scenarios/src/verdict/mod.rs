@@ -9,6 +9,7 @@ use somon_loadgen::{Key, RunOutput, Sample};
 
 use crate::{Claim, Cmp, Dependency, Expectation, Metric};
 
+mod series;
 mod window;
 
 use window::windowed;
@@ -363,6 +364,8 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
         Metric::Freshness => probe_share("module-edit", phases, record),
         Metric::ConfigAtomicity => probe_share("config-invalid-patch", phases, record),
         Metric::HitRateAccuracy => probe_share("hit-rate-audit", phases, record),
+        Metric::Check { name } => probe_share(&format!("check:{name}"), phases, record),
+        Metric::Series { name } => series::measure(name, e.cmp, phases),
         Metric::TimeToOpen { dependency } | Metric::RecoveryTime { dependency } => {
             let opening = matches!(e.metric, Metric::TimeToOpen { .. });
             breaker_time(dependency, opening, phases, record)

@@ -60,11 +60,14 @@ pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) 
             b["systemMetrics"]["cpuUsage"].as_f64().map(|p| p / 100.0)
         }),
         Metric::CacheHitRate => per_second_hit_rate(phases),
+        Metric::Series { name } => per_second_samples(phases, |b| {
+            super::series::worst(&super::series::values(b, name), e.cmp)
+        }),
         _ => {
             return Measured::unknown(
                 0,
                 "the windowed form is judged for error_rate, latency quantiles, memory_usage, \
-                 cpu_usage and cache_hit_rate",
+                 cpu_usage, cache_hit_rate and metric(…)",
             )
         }
     };

@@ -118,6 +118,12 @@ async fn load(
         // the bug.
         std::thread::sleep(Duration::from_millis(150));
     }
+    if cached && state.defects.has(Defect::SlowCached) {
+        // Defect twin `slow-cached`: a build whose cached loads are all
+        // 20 ms slower, for the regression gate to catch against a
+        // baseline of the sound build.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let externals = provide_externals(&state, &module)
         .await
         .map_err(|e| record(&state, Op::Load, started, e))?;

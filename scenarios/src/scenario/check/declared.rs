@@ -1,0 +1,231 @@
+//! The parts of a scenario that declare things for other services:
+//! `[[requests]]` (journeys of one request, for `--target URL` profiles),
+//! `[[checks]]` (endpoints polled during the method) and `[regression]`
+//! (the baseline gate's tolerance).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use somon_loadgen::Method;
+use toml::Spanned;
+
+use super::super::raw::{RawCheck, RawRegression, RawRequest, RawTolerance};
+use super::super::{EndpointCheck, Journey, RegressionSettings};
+use super::Checker;
+use crate::parse_duration;
+
+/// `[[requests]]` as journeys, by name.
+pub(super) fn requests(
+    c: &mut Checker<'_>,
+    raw: &[Spanned<RawRequest>],
+) -> BTreeMap<String, Journey> {
+    let mut out = BTreeMap::new();
+    for (i, request) in raw.iter().enumerate() {
+        let path = format!("requests[{i}]");
+        let r = request.get_ref();
+        let name = r.name.get_ref();
+        if !valid_name(name) {
+            c.at(
+                r.name.span(),
+                format!("{path}.name"),
+                "a request's name is a claim argument: letters, digits, `_`, `-`, `.`",
+            );
+            continue;
+        }
+        if Journey::named(name).is_some() {
+            c.at(
+                r.name.span(),
+                format!("{path}.name"),
+                format!("\"{name}\" is a built-in journey; pick another name"),
+            );
+            continue;
+        }
+        let method = match r.method.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+            None | Some(("GET", _)) => Method::Get,
+            Some(("POST", _)) => Method::Post,
+            Some((other, span)) => {
+                c.at(
+                    span,
+                    format!("{path}.method"),
+                    format!("unsupported method \"{other}\": expected GET or POST"),
+                );
+                continue;
+            }
+        };
+        if !r.path.get_ref().starts_with('/') {
+            c.at(
+                r.path.span(),
+                format!("{path}.path"),
+                "a path starts with `/`",
+            );
+            continue;
+        }
+        let body = match &r.body {
+            Some(body) if method == Method::Get => {
+                c.at(
+                    body.span(),
+                    format!("{path}.body"),
+                    "only a POST sends a body",
+                );
+                continue;
+            }
+            Some(body) => {
+                if let Err(e) = serde_json::from_str::<serde_json::Value>(body.get_ref()) {
+                    c.at(
+                        body.span(),
+                        format!("{path}.body"),
+                        format!("not JSON: {e}"),
+                    );
+                    continue;
+                }
+                Some(body.get_ref().clone())
+            }
+            None => None,
+        };
+        let journey = Journey::http(name, method, r.path.get_ref(), body);
+        if out.insert(name.clone(), journey).is_some() {
+            c.at(
+                r.name.span(),
+                format!("{path}.name"),
+                format!("request \"{name}\" appears twice"),
+            );
+        }
+    }
+    out
+}
+
+/// `[[checks]]`.
+pub(super) fn checks(c: &mut Checker<'_>, raw: &[Spanned<RawCheck>]) -> Vec<EndpointCheck> {
+    let mut out: Vec<EndpointCheck> = Vec::new();
+    for (i, check) in raw.iter().enumerate() {
+        let path = format!("checks[{i}]");
+        let r = check.get_ref();
+        let name = r.name.get_ref();
+        if !valid_name(name) || out.iter().any(|o| o.name == *name) {
+            c.at(
+                r.name.span(),
+                format!("{path}.name"),
+                format!("check name \"{name}\" is empty, not unique, or has characters other than letters, digits, `_`, `-`, `.`"),
+            );
+            continue;
+        }
+        if !r.path.get_ref().starts_with('/') {
+            c.at(
+                r.path.span(),
+                format!("{path}.path"),
+                "a path starts with `/`",
+            );
+            continue;
+        }
+        let status = match &r.status {
+            Some(s) if !(100..600).contains(s.get_ref()) => {
+                c.at(
+                    s.span(),
+                    format!("{path}.status"),
+                    "a status lies in 100–599",
+                );
+                continue;
+            }
+            Some(s) => *s.get_ref(),
+            None => 200,
+        };
+        let every = match &r.every {
+            Some(e) => match c.duration(e, &format!("{path}.every")) {
+                Some(d) if d >= Duration::from_millis(100) => d,
+                Some(_) => {
+                    c.at(
+                        e.span(),
+                        format!("{path}.every"),
+                        "poll at most every 100ms",
+                    );
+                    continue;
+                }
+                None => continue,
+            },
+            None => Duration::from_secs(1),
+        };
+        let json = r
+            .json
+            .iter()
+            .filter_map(|(k, v)| serde_json::to_value(v).ok().map(|v| (k.clone(), v)))
+            .collect();
+        out.push(EndpointCheck {
+            name: name.clone(),
+            path: r.path.get_ref().clone(),
+            status,
+            json,
+            every,
+        });
+    }
+    out
+}
+
+/// `[regression]`, defaults where absent.
+pub(super) fn regression(
+    c: &mut Checker<'_>,
+    raw: Option<&Spanned<RawRegression>>,
+) -> RegressionSettings {
+    let mut out = RegressionSettings::default();
+    let Some(raw) = raw else { return out };
+    let r = raw.get_ref();
+    let span = r.tolerance.span();
+    let items: Vec<&str> = match r.tolerance.get_ref() {
+        RawTolerance::One(one) => vec![one.as_str()],
+        RawTolerance::Many(many) => many.iter().map(String::as_str).collect(),
+    };
+    let (mut relative, mut absolute) = (None, None);
+    for item in items {
+        if let Some(p) = percent(item) {
+            relative = Some(p);
+        } else if let Some(d) = parse_duration(item) {
+            absolute = Some(d);
+        } else {
+            c.at(
+                span.clone(),
+                "regression.tolerance",
+                format!("\"{item}\" is neither a percentage (10%) nor a time (5ms)"),
+            );
+        }
+    }
+    // Only what is written counts: a tolerance given as a time alone
+    // allows no relative slack, and the other way round.
+    if relative.is_some() || absolute.is_some() {
+        out.relative = relative.unwrap_or(0.0);
+        out.absolute = absolute.unwrap_or(Duration::ZERO);
+    }
+    if let Some(conf) = &r.confidence {
+        match percent(conf.get_ref()).filter(|p| *p >= 0.5 && *p < 1.0) {
+            Some(p) => out.confidence = p,
+            None => c.at(
+                conf.span(),
+                "regression.confidence",
+                "expected a confidence between 50% and 100% (e.g. 95%)",
+            ),
+        }
+    }
+    if let Some(n) = r.resamples {
+        if !(100..=100_000).contains(&n) {
+            c.at(
+                span,
+                "regression.resamples",
+                "resamples must lie between 100 and 100000",
+            );
+        } else {
+            out.resamples = n;
+        }
+    }
+    out
+}
+
+/// `"10%"` → 0.1.
+fn percent(text: &str) -> Option<f64> {
+    let value: f64 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (value.is_finite() && (0.0..=1000.0).contains(&value)).then_some(value / 100.0)
+}
+
+/// A name the claim language reads as one argument.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
