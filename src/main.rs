@@ -14,6 +14,7 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod bench_compare;
 mod mutants;
 mod run;
 
@@ -77,6 +78,10 @@ enum Command {
         #[command(flatten)]
         flags: run::RunFlags,
     },
+    /// Performance ratios P1–P7 measured on this box against references
+    /// (trivial endpoint, wrk, documented figures); table + JSON. Exit 0
+    /// all goals met, 1 one missed, 3 one unmeasured.
+    BenchCompare(bench_compare::BenchCompareArgs),
 }
 
 #[derive(clap::Args)]
@@ -143,6 +148,15 @@ fn main() -> ExitCode {
         }
         Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
+        Command::BenchCompare(args) => {
+            return match bench_compare::bench_compare(&args) {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(3)
+                }
+            };
+        }
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,
