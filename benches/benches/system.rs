@@ -143,6 +143,20 @@ fn cached_load_request(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("server");
     group.throughput(Throughput::Elements(1));
+    // The reference of P1: a bare axum route answering "hello".
+    let hello = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello" }));
+    group.bench_function("hello_request", |b| {
+        b.iter(|| {
+            let response = runtime
+                .block_on(
+                    hello
+                        .clone()
+                        .oneshot(Request::get("/hello").body(Body::empty()).expect("request")),
+                )
+                .expect("response");
+            runtime.block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+        })
+    });
     group.bench_function("cached_load_request", |b| {
         b.iter(|| {
             let response = runtime
