@@ -66,7 +66,8 @@ fn bundles(options: &Options) -> Result<Bundles, Error> {
     )
     .map_err(Error::System)?;
     let rounds = 4 * options.repeats.max(1);
-    let per_100kb = |took: Duration, bytes: u64| took.as_secs_f64() * 1e3 * HUNDRED_KB / bytes.max(1) as f64;
+    let per_100kb =
+        |took: Duration, bytes: u64| took.as_secs_f64() * 1e3 * HUNDRED_KB / bytes.max(1) as f64;
     let mut out = Bundles {
         warm: Vec::new(),
         cold: Vec::new(),
@@ -117,7 +118,13 @@ fn ratio_of(
 
 pub(super) fn measure(options: &Options) -> Result<Ratio, Error> {
     let b = bundles(options)?;
-    Ok(ratio_of(ID, TITLE, &b.warm, ("from source per 100 KB", &b.cold), &b))
+    Ok(ratio_of(
+        ID,
+        TITLE,
+        &b.warm,
+        ("from source per 100 KB", &b.cold),
+        &b,
+    ))
 }
 
 pub(super) fn measure_from_source(options: &Options) -> Result<Ratio, Error> {

@@ -46,7 +46,12 @@ pub(super) fn measure(_options: &Options) -> Result<Ratio, Error> {
                 ..CorpusSpec::default()
             },
         );
-        let ids = corpus.map(|c| c.modules.iter().map(|m| m.id.to_string()).collect::<Vec<_>>());
+        let ids = corpus.map(|c| {
+            c.modules
+                .iter()
+                .map(|m| m.id.to_string())
+                .collect::<Vec<_>>()
+        });
         let _ = ids_tx.send(ids);
         let _ = done_rx.recv();
     });

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use somon_loadgen::{ArrivalSchedule, OpenModel, Request, StopCondition};
-use somon_system::{generate, Config, CorpusSpec};
+use somon_system::{generate, Config, CorpusSpec, Validation};
 
 use super::{generator_runtime, median, wrk, Error, Goal, Options, Ratio, Raw};
 use crate::targets;
@@ -62,35 +62,55 @@ pub(super) fn p1(options: &Options) -> Result<Ratio, Error> {
         .load(module.id.as_str(), std::time::Instant::now())
         .map_err(Error::System)?;
     let misses_before = state.loader.cache().stats().misses;
+    // The same system with hits trusted (`cacheValidation: none`): shows
+    // how much of the gap is the per-hit stat.
+    let trusting = targets::system(
+        corpus_dir.path(),
+        Config {
+            cache_validation: Validation::None,
+            ..Config::default()
+        },
+    )?;
+    trusting
+        .state()
+        .ok_or_else(|| Error::Failed("no system state".into()))?
+        .loader
+        .load(module.id.as_str(), std::time::Instant::now())
+        .map_err(Error::System)?;
     let cached_path = format!("/modules/load?path={}", module.id.as_str());
     let hello_url = format!("{}/hello", hello.base_url());
     let cached_url = format!("{}{cached_path}", system.base_url());
+    let trusting_url = format!("{}{cached_path}", trusting.base_url());
 
     let use_wrk = wrk::wrk(&hello_url, Duration::from_secs(1), options.connections).is_ok();
     let (mut hello_rates, mut cached_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut trusting_rates = Vec::new();
     for _ in 0..options.repeats.max(1) {
-        let (h, c) = if use_wrk {
+        let (h, c, t) = if use_wrk {
             let h = wrk::wrk(&hello_url, options.run_time, options.connections)?;
             let c = wrk::wrk(&cached_url, options.run_time, options.connections)?;
-            if h.errors + c.errors > 0 {
+            let t = wrk::wrk(&trusting_url, options.run_time, options.connections)?;
+            if h.errors + c.errors + t.errors > 0 {
                 return Err(Error::Failed(format!(
-                    "wrk saw errors: hello {}, cached load {}",
-                    h.errors, c.errors
+                    "wrk saw errors: hello {}, cached load {}, unvalidated {}",
+                    h.errors, c.errors, t.errors
                 )));
             }
-            (h.requests_per_sec, c.requests_per_sec)
+            (h.requests_per_sec, c.requests_per_sec, t.requests_per_sec)
         } else {
             let (h, he) = open_model_max(&hello.base_url(), "/hello", options)?;
             let (c, ce) = open_model_max(&system.base_url(), &cached_path, options)?;
-            if he + ce > 0 {
+            let (t, te) = open_model_max(&trusting.base_url(), &cached_path, options)?;
+            if he + ce + te > 0 {
                 return Err(Error::Failed(format!(
-                    "the open model saw errors: hello {he}, cached load {ce}"
+                    "the open model saw errors: hello {he}, cached load {ce}, unvalidated {te}"
                 )));
             }
-            (h, c)
+            (h, c, t)
         };
         hello_rates.push(h);
         cached_rates.push(c);
+        trusting_rates.push(t / h);
         ratios.push(c / h);
     }
     let misses = state.loader.cache().stats().misses - misses_before;
@@ -120,6 +140,11 @@ pub(super) fn p1(options: &Options) -> Result<Ratio, Error> {
                 "req/s",
             ),
             Raw::new("module source", module.bytes as f64, "bytes"),
+            Raw::new(
+                "ratio with cacheValidation none (no stat per hit)",
+                median(&trusting_rates).unwrap_or(0.0),
+                "",
+            ),
         ],
         format!(
             "{generator}; each target on its own 1-worker runtime; GET {cached_path} (cache hit, stat-validated)"
