@@ -15,6 +15,7 @@ use somon_system::{
 };
 
 mod baseline;
+mod bench_compare;
 mod capacity;
 mod compare;
 mod merge;
@@ -103,6 +104,10 @@ enum Command {
     /// Regression baselines: `baseline save RUN_DIR`.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Performance ratios P1–P7 measured on this box against references
+    /// (trivial endpoint, wrk, documented figures); table + JSON. Exit 0
+    /// all goals met, 1 one missed, 3 one unmeasured.
+    BenchCompare(bench_compare::BenchCompareArgs),
 }
 
 /// `baseline …`
@@ -197,6 +202,15 @@ fn main() -> ExitCode {
         Command::Capacity(args) => return ExitCode::from(capacity::run_capacity(&args)),
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
         Command::Merge(args) => return ExitCode::from(merge::run_merge(&args)),
+        Command::BenchCompare(args) => {
+            return match bench_compare::bench_compare(&args) {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(3)
+                }
+            };
+        }
         Command::Serve(args) => {
             return match run_serve(args) {
                 Ok(true) => ExitCode::SUCCESS,

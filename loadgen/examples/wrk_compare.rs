@@ -26,6 +26,7 @@ fn start_target() -> String {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
+            .thread_name("hello-target")
             .enable_all()
             .build()
             .unwrap();
@@ -76,6 +77,7 @@ fn main() {
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("generator")
         .enable_all()
         .build()
         .unwrap();

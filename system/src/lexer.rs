@@ -530,8 +530,12 @@ impl<'s> Lexer<'s> {
 
     fn punct(&mut self, c: char, start: usize, at: Location) -> Result<(), ParseError> {
         let rest = &self.src[self.pos..];
+        let first = rest.as_bytes().first().copied();
         let found = PUNCTUATORS.iter().find(|p| {
-            rest.starts_with(**p)
+            // The first-byte test skips the string compare for nearly every
+            // entry (the compare was a fifth of compile time in a profile).
+            p.as_bytes().first().copied() == first
+                && rest.starts_with(**p)
                 // `a?.5:b` is a conditional, not optional chaining.
                 && !(**p == "?." && rest.as_bytes().get(2).is_some_and(u8::is_ascii_digit))
         });

@@ -5,7 +5,7 @@
 //! reported is process CPU (generator + in-process target), so the
 //! throughput line is requests per CPU-second.
 //!
-//! Run: `cargo bench -p somon-loadgen --bench open_model`.
+//! Run: `cargo bench -p somon-benches --bench loadgen`.
 
 use std::hint::black_box;
 use std::time::Duration;
