@@ -14,6 +14,7 @@ use somon_system::{
     ModuleCache, ModuleGraph, Resolver, ResolverConfig, Validation,
 };
 
+mod gameday;
 mod mutants;
 mod run;
 
@@ -68,6 +69,15 @@ enum Command {
     Report {
         /// The run directory (holds record.json).
         dir: PathBuf,
+    },
+    /// Run a game-day plan: a scenario plus drills (fault → detection →
+    /// runbook remedy → verified recovery), each measured; exit codes as
+    /// `run`.
+    Gameday {
+        /// The plan file (e.g. scenarios/catalog/gamedays/registry-outage.toml).
+        plan: PathBuf,
+        #[command(flatten)]
+        flags: gameday::GameDayFlags,
     },
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
@@ -142,6 +152,9 @@ fn main() -> ExitCode {
             return ExitCode::from(run::run_scenario(&scenario, &flags));
         }
         Command::Gate { suite, flags } => return ExitCode::from(run::run_scenario(&suite, &flags)),
+        Command::Gameday { plan, flags } => {
+            return ExitCode::from(gameday::run_gameday(&plan, &flags))
+        }
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
         Command::Serve(args) => {
             return match run_serve(args) {
@@ -191,6 +204,12 @@ fn run_corpus(args: CorpusArgs) -> anyhow::Result<()> {
 fn run_check(file: &std::path::Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    if text.lines().any(|l| l.trim_start().starts_with("[[drills]]")) {
+        let plan = somon_scenarios::gameday::Plan::from_toml(file, &text)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("{}: ok — game-day plan, {} drill(s), {:?} planned", file.display(), plan.drills.len(), plan.scenario.duration());
+        return Ok(());
+    }
     let scenario =
         somon_scenarios::Scenario::from_toml(file, &text).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

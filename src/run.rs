@@ -97,6 +97,7 @@ async fn run_async(file: &Path, scenario: &Scenario, flags: &RunFlags) -> anyhow
         )]
         .into(),
         limits: Default::default(),
+        method_start: None,
     };
     eprintln!(
         "running {} ({:?} of phases) …",

@@ -45,11 +45,13 @@
 //! assert!(dir.path().join("junit.xml").is_file());
 //! ```
 
+pub use gameday::{drill_table, write_gameday};
 pub use run_dir::{render_dir, write_run_dir};
 pub use table::verdict_table;
 
 mod charts;
 mod format;
+mod gameday;
 mod html;
 mod json;
 mod junit;

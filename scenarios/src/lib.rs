@@ -35,6 +35,7 @@
 //! ```
 
 mod claim;
+pub mod gameday;
 mod report;
 mod run;
 mod scenario;
@@ -42,7 +43,7 @@ mod twins;
 mod verdict;
 
 pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
-pub use run::{execute, RunError, RunOptions, SpawnCommand};
+pub use run::{execute, MethodStart, RunError, RunOptions, SpawnCommand};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{

@@ -74,6 +74,19 @@ pub struct RunOptions {
     pub versions: BTreeMap<String, String>,
     /// When a phase's generator counts as having kept up (SPEC §4).
     pub limits: ValidityLimits,
+    /// Told the target's address and the run clock when the method starts
+    /// (after the steady state held), so a game day can watch and act live.
+    pub method_start: Option<tokio::sync::mpsc::UnboundedSender<MethodStart>>,
+}
+
+/// The method has started: where the target answers and the clock that
+/// fault times count on.
+#[derive(Clone, Debug)]
+pub struct MethodStart {
+    /// `http://127.0.0.1:PORT` of the target.
+    pub base: String,
+    /// The run clock (`at` of faults and samples count from its start).
+    pub clock: RunClock,
 }
 
 /// Runs `scenario` and judges its claims.
@@ -209,6 +222,12 @@ async fn method(
     }
 
     let clock = RunClock::new();
+    if let Some(tx) = &options.method_start {
+        let _ = tx.send(MethodStart {
+            base: target.base.clone(),
+            clock,
+        });
+    }
     let mut targets = Targets::default().with_operator(Operator::new(&target.base, None));
     if let Some(r) = registry {
         targets = targets
