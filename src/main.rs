@@ -204,10 +204,18 @@ fn run_corpus(args: CorpusArgs) -> anyhow::Result<()> {
 fn run_check(file: &std::path::Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    if text.lines().any(|l| l.trim_start().starts_with("[[drills]]")) {
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("[[drills]]"))
+    {
         let plan = somon_scenarios::gameday::Plan::from_toml(file, &text)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        println!("{}: ok — game-day plan, {} drill(s), {:?} planned", file.display(), plan.drills.len(), plan.scenario.duration());
+        println!(
+            "{}: ok — game-day plan, {} drill(s), {:?} planned",
+            file.display(),
+            plan.drills.len(),
+            plan.scenario.duration()
+        );
         return Ok(());
     }
     let scenario =

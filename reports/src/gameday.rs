@@ -166,11 +166,12 @@ pub(crate) fn html(g: &GameDay) -> Result<String, minijinja::Error> {
             evidence: d.evidence.clone(),
         })
         .collect();
-    env.get_template("gameday.html")?.render(minijinja::context! {
-        plan => g.plan,
-        drills => drills,
-        polls => g.observations.len(),
-    })
+    env.get_template("gameday.html")?
+        .render(minijinja::context! {
+            plan => g.plan,
+            drills => drills,
+            polls => g.observations.len(),
+        })
 }
 
 /// `html` placed into a rendered page, before its charts.
@@ -236,9 +237,13 @@ mod tests {
         assert!(md.contains("| PASS | outage | 5.00 s → 15.00 s | 6.25 s (+1.25 s) by breaker\\_open(external:lodash) |"), "{md}");
         assert!(md.contains("16.25 s (+11.25 s)"), "{md}");
         let page = into_page("<h1>x</h1><!-- gameday --><h2 id=\"charts\">".into(), &g).unwrap();
-        assert!(page.contains("<h2 id=\"gameday\">Game day: registry-outage</h2>"), "{page}");
+        assert!(
+            page.contains("<h2 id=\"gameday\">Game day: registry-outage</h2>"),
+            "{page}"
+        );
         assert!(page.contains("&lt;breaker&gt;"), "escaped: {page}");
-        assert!(drill_table(&g).contains("PASS     outage: fault 5.00 s → 15.00 s; detected 6.25 s (+1.25 s)"));
+        assert!(drill_table(&g)
+            .contains("PASS     outage: fault 5.00 s → 15.00 s; detected 6.25 s (+1.25 s)"));
     }
 
     #[test]

@@ -67,7 +67,11 @@ fn taken(at_s: f64, ok: bool) -> RemedyTaken {
         at_s,
         action: "POST /circuit-breakers/reset/lodash".into(),
         ok,
-        detail: if ok { "200 {}".into() } else { "403 locked".into() },
+        detail: if ok {
+            "200 {}".into()
+        } else {
+            "403 locked".into()
+        },
     }
 }
 
@@ -76,7 +80,14 @@ fn outage_series() -> Vec<Observation> {
     (0..120)
         .map(|i| {
             let at = i * 250;
-            breaker(at, if (9_500..20_250).contains(&at) { "open" } else { "closed" })
+            breaker(
+                at,
+                if (9_500..20_250).contains(&at) {
+                    "open"
+                } else {
+                    "closed"
+                },
+            )
         })
         .collect()
 }
@@ -110,33 +121,100 @@ fn late_detection_late_recovery_and_a_refused_remedy_fail() {
     let record = RunRecord::default();
     let mut drill = outage_drill(true);
     drill.detect_within = Some(Duration::from_secs(1));
-    let r = measure_drill(&drill, "f", window(), &obs, &record, &[], Some(&taken(20.0, true)), ms(30_000));
+    let r = measure_drill(
+        &drill,
+        "f",
+        window(),
+        &obs,
+        &record,
+        &[],
+        Some(&taken(20.0, true)),
+        ms(30_000),
+    );
     assert_eq!(r.outcome, Outcome::Fail);
-    assert!(r.evidence.contains("detected after 1.50 s, deadline 1 s"), "{}", r.evidence);
+    assert!(
+        r.evidence.contains("detected after 1.50 s, deadline 1 s"),
+        "{}",
+        r.evidence
+    );
 
     let mut drill = outage_drill(true);
     drill.recover_within = Duration::from_secs(10);
-    let r = measure_drill(&drill, "f", window(), &obs, &record, &[], Some(&taken(20.0, true)), ms(30_000));
+    let r = measure_drill(
+        &drill,
+        "f",
+        window(),
+        &obs,
+        &record,
+        &[],
+        Some(&taken(20.0, true)),
+        ms(30_000),
+    );
     assert_eq!(r.outcome, Outcome::Fail);
-    assert!(r.evidence.contains("recovered after 12.25 s, deadline 10 s"), "{}", r.evidence);
+    assert!(
+        r.evidence
+            .contains("recovered after 12.25 s, deadline 10 s"),
+        "{}",
+        r.evidence
+    );
 
-    let r = measure_drill(&outage_drill(true), "f", window(), &obs, &record, &[], Some(&taken(20.0, false)), ms(30_000));
+    let r = measure_drill(
+        &outage_drill(true),
+        "f",
+        window(),
+        &obs,
+        &record,
+        &[],
+        Some(&taken(20.0, false)),
+        ms(30_000),
+    );
     assert_eq!(r.outcome, Outcome::Fail);
-    assert!(r.evidence.contains("the remedy was refused: 403 locked"), "{}", r.evidence);
+    assert!(
+        r.evidence.contains("the remedy was refused: 403 locked"),
+        "{}",
+        r.evidence
+    );
 }
 
 #[test]
 fn a_fault_nobody_saw_fails_and_one_nothing_watched_is_unknown() {
     let never_open: Vec<Observation> = (0..120).map(|i| breaker(i * 250, "closed")).collect();
     let record = RunRecord::default();
-    let r = measure_drill(&outage_drill(false), "f", window(), &never_open, &record, &[], None, ms(30_000));
+    let r = measure_drill(
+        &outage_drill(false),
+        "f",
+        window(),
+        &never_open,
+        &record,
+        &[],
+        None,
+        ms(30_000),
+    );
     assert_eq!(r.outcome, Outcome::Fail);
     assert!(r.evidence.contains("not detected"), "{}", r.evidence);
 
-    let r = measure_drill(&outage_drill(false), "f", window(), &[], &record, &[], None, ms(30_000));
+    let r = measure_drill(
+        &outage_drill(false),
+        "f",
+        window(),
+        &[],
+        &record,
+        &[],
+        None,
+        ms(30_000),
+    );
     assert_eq!(r.outcome, Outcome::Unknown);
 
-    let r = measure_drill(&outage_drill(false), "f", Err("the fault was never applied".into()), &never_open, &record, &[], None, ms(30_000));
+    let r = measure_drill(
+        &outage_drill(false),
+        "f",
+        Err("the fault was never applied".into()),
+        &never_open,
+        &record,
+        &[],
+        None,
+        ms(30_000),
+    );
     assert_eq!(r.outcome, Outcome::Unknown);
     assert_eq!(r.evidence, "the fault was never applied");
 }
@@ -148,23 +226,57 @@ fn a_record_that_ends_before_the_deadline_leaves_recovery_unknown() {
         .map(|i| breaker(i * 250, if i * 250 >= 9_500 { "open" } else { "closed" }))
         .collect();
     let record = RunRecord::default();
-    let r = measure_drill(&outage_drill(false), "f", window(), &obs, &record, &[], None, ms(15_000));
+    let r = measure_drill(
+        &outage_drill(false),
+        "f",
+        window(),
+        &obs,
+        &record,
+        &[],
+        None,
+        ms(15_000),
+    );
     assert_eq!(r.outcome, Outcome::Unknown, "{}", r.evidence);
-    let r = measure_drill(&outage_drill(false), "f", window(), &obs, &record, &[], None, ms(40_000));
+    let r = measure_drill(
+        &outage_drill(false),
+        "f",
+        window(),
+        &obs,
+        &record,
+        &[],
+        None,
+        ms(40_000),
+    );
     assert_eq!(r.outcome, Outcome::Fail, "{}", r.evidence);
 }
 
 #[test]
 fn a_planned_remedy_never_taken_fails_the_drill() {
     let obs = outage_series();
-    let r = measure_drill(&outage_drill(true), "f", window(), &obs, &RunRecord::default(), &[], None, ms(30_000));
+    let r = measure_drill(
+        &outage_drill(true),
+        "f",
+        window(),
+        &obs,
+        &RunRecord::default(),
+        &[],
+        None,
+        ms(30_000),
+    );
     assert_eq!(r.outcome, Outcome::Fail);
     assert!(r.evidence.contains("never taken"), "{}", r.evidence);
 }
 
 #[test]
 fn a_drop_is_measured_against_the_value_before_the_remedy() {
-    let metrics = |at: u64, bytes: u64| answer(at, "/metrics", Some(200), json!({ "cacheMemoryUsage": bytes, "cacheSize": bytes / 1000 }));
+    let metrics = |at: u64, bytes: u64| {
+        answer(
+            at,
+            "/metrics",
+            Some(200),
+            json!({ "cacheMemoryUsage": bytes, "cacheSize": bytes / 1000 }),
+        )
+    };
     let obs = vec![
         metrics(1_000, 100_000),
         metrics(2_000, 2_000_000),
@@ -185,13 +297,29 @@ fn a_drop_is_measured_against_the_value_before_the_remedy() {
         verify: "cache_memory_drop >= 90%".parse().unwrap(),
         recover_within: Duration::from_secs(5),
     };
-    let w = Ok(FaultWindow { start: ms(0), end: Some(ms(4_000)) });
+    let w = Ok(FaultWindow {
+        start: ms(0),
+        end: Some(ms(4_000)),
+    });
     let mut remedy = taken(3.1, true);
     remedy.drill = "clear".into();
-    let r = measure_drill(&drill, "phase fill", w, &obs, &RunRecord::default(), &[], Some(&remedy), ms(4_000));
+    let r = measure_drill(
+        &drill,
+        "phase fill",
+        w,
+        &obs,
+        &RunRecord::default(),
+        &[],
+        Some(&remedy),
+        ms(4_000),
+    );
     assert_eq!(r.detected_at_s, Some(3.0));
     assert_eq!(r.recovered_at_s, Some(3.5), "{}", r.evidence);
-    assert!(r.evidence.contains("4000000 before the remedy → 300000"), "{}", r.evidence);
+    assert!(
+        r.evidence.contains("4000000 before the remedy → 300000"),
+        "{}",
+        r.evidence
+    );
     assert_eq!(r.outcome, Outcome::Pass);
 }
 
@@ -214,8 +342,20 @@ fn an_unanswered_ready_probe_detects_a_kill() {
         recover_within: Duration::from_secs(30),
     };
     // The kill fired at 8 s; the restart completed at 8.6 s.
-    let w = Ok(FaultWindow { start: ms(8_000), end: Some(ms(8_600)) });
-    let r = measure_drill(&drill, "kill", w, &obs, &RunRecord::default(), &[], None, ms(40_000));
+    let w = Ok(FaultWindow {
+        start: ms(8_000),
+        end: Some(ms(8_600)),
+    });
+    let r = measure_drill(
+        &drill,
+        "kill",
+        w,
+        &obs,
+        &RunRecord::default(),
+        &[],
+        None,
+        ms(40_000),
+    );
     assert_eq!(r.time_to_detect_s, Some(0.25));
     assert_eq!(r.time_to_recover_s, Some(0.75));
     assert_eq!(r.outcome, Outcome::Pass);
@@ -229,7 +369,10 @@ fn phase_with_errors(per_second: &[(u64, u64)]) -> PhaseRun {
             start: Duration::from_secs(i as u64),
             duration: Duration::from_secs(1),
             requests: *requests,
-            errors: ErrorCounts { status_5xx: *errors, ..ErrorCounts::default() },
+            errors: ErrorCounts {
+                status_5xx: *errors,
+                ..ErrorCounts::default()
+            },
             in_flight: 0,
             in_flight_peak: 0,
             dropped: 0,
@@ -251,7 +394,11 @@ fn phase_with_errors(per_second: &[(u64, u64)]) -> PhaseRun {
             self_check: SelfCheck::default(),
             validity: Validity::Valid,
             samples: Vec::new(),
-            measurement: Measurement { series, elapsed, ..Measurement::default() },
+            measurement: Measurement {
+                series,
+                elapsed,
+                ..Measurement::default()
+            },
         },
     }
 }
@@ -266,13 +413,31 @@ fn an_alert_fires_at_the_end_of_its_first_full_window() {
     };
     // Seconds 10..: 0 %, 50 %, 50 %, 0 %, 50 %, 50 %, 50 %, 50 %.
     let record = RunRecord {
-        phases: vec![phase_with_errors(&[(10, 0), (10, 5), (10, 5), (10, 0), (10, 5), (10, 5), (10, 5), (10, 5)])],
+        phases: vec![phase_with_errors(&[
+            (10, 0),
+            (10, 5),
+            (10, 5),
+            (10, 0),
+            (10, 5),
+            (10, 5),
+            (10, 5),
+            (10, 5),
+        ])],
         ..RunRecord::default()
     };
-    assert_eq!(alert_fired_at(&alert, &record, Duration::ZERO), Some(Duration::from_secs(17)));
+    assert_eq!(
+        alert_fired_at(&alert, &record, Duration::ZERO),
+        Some(Duration::from_secs(17))
+    );
     // Seconds ending before `from` do not count toward the window.
-    assert_eq!(alert_fired_at(&alert, &record, Duration::from_secs(15)), Some(Duration::from_secs(18)));
-    assert_eq!(alert_fired_at(&alert, &record, Duration::from_secs(16)), None);
+    assert_eq!(
+        alert_fired_at(&alert, &record, Duration::from_secs(15)),
+        Some(Duration::from_secs(18))
+    );
+    assert_eq!(
+        alert_fired_at(&alert, &record, Duration::from_secs(16)),
+        None
+    );
 }
 
 #[test]
@@ -318,9 +483,21 @@ recover_within = "10s"
     ];
     let record = RunRecord::default();
     let w = FaultWindow::of(&plan.scenario, &FaultRef::Step(1), &history, &record).unwrap();
-    assert_eq!(w, FaultWindow { start: ms(5_001), end: Some(ms(9_002)) });
+    assert_eq!(
+        w,
+        FaultWindow {
+            start: ms(5_001),
+            end: Some(ms(9_002))
+        }
+    );
     let w = FaultWindow::of(&plan.scenario, &FaultRef::Step(2), &history, &record).unwrap();
-    assert_eq!(w, FaultWindow { start: ms(10_000), end: Some(ms(10_700)) });
+    assert_eq!(
+        w,
+        FaultWindow {
+            start: ms(10_000),
+            end: Some(ms(10_700))
+        }
+    );
     let failed = vec![Event {
         message: Some("no process".into()),
         ..event(10_001, EventKind::Failed, 1, kill)
@@ -328,4 +505,69 @@ recover_within = "10s"
     let e = FaultWindow::of(&plan.scenario, &FaultRef::Step(2), &failed, &record).unwrap_err();
     assert!(e.contains("no process"), "{e}");
     assert!(FaultWindow::of(&plan.scenario, &FaultRef::Step(2), &[], &record).is_err());
+}
+
+#[test]
+fn a_restart_faster_than_the_polls_shows_as_uptime_going_back() {
+    let health = |at: u64, uptime: f64| {
+        answer(
+            at,
+            "/health",
+            Some(200),
+            json!({ "status": "healthy", "uptime": uptime }),
+        )
+    };
+    let obs = vec![
+        health(7_750, 12.0),
+        health(8_000, 12.25),
+        health(8_250, 0.2),
+        answer(8_260, "/ready", Some(200), json!({ "ready": true })),
+        health(8_500, 0.45),
+    ];
+    let restarts: Vec<u64> = somon_scenarios::gameday::restarts(&obs)
+        .map(|o| o.at.as_millis() as u64)
+        .collect();
+    assert_eq!(restarts, [8_250]);
+    let drill = Drill {
+        id: "kill".into(),
+        source: "seeds/000".into(),
+        fault: FaultRef::Step(0),
+        detect: Signal::Restarted,
+        detect_within: Some(Duration::from_secs(2)),
+        remedy: None,
+        verify: Signal::Ready,
+        recover_within: Duration::from_secs(30),
+    };
+    let w = Ok(FaultWindow {
+        start: ms(8_000),
+        end: Some(ms(8_020)),
+    });
+    let r = measure_drill(
+        &drill,
+        "kill",
+        w,
+        &obs,
+        &RunRecord::default(),
+        &[],
+        None,
+        ms(40_000),
+    );
+    assert_eq!(r.time_to_detect_s, Some(0.25));
+    assert_eq!(r.recovered_at_s, Some(8.26));
+    assert_eq!(r.outcome, Outcome::Pass, "{}", r.evidence);
+    // No restart seen: not detected.
+    let r = measure_drill(
+        &drill,
+        "kill",
+        Ok(FaultWindow {
+            start: ms(8_300),
+            end: None,
+        }),
+        &obs,
+        &RunRecord::default(),
+        &[],
+        None,
+        ms(40_000),
+    );
+    assert_eq!(r.outcome, Outcome::Fail, "{}", r.evidence);
 }

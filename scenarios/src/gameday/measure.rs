@@ -108,12 +108,14 @@ fn per_second(metric: &Metric, phases: &[PhaseRun]) -> Vec<(Duration, Option<f64
     let mut out = Vec::new();
     for phase in phases {
         match metric {
-            Metric::ErrorRate { journey: None } => out.extend(phase.output.series.iter().map(|i| {
-                (
-                    phase.start + i.start,
-                    (i.requests > 0).then(|| i.errors.total() as f64 / i.requests as f64),
-                )
-            })),
+            Metric::ErrorRate { journey: None } => {
+                out.extend(phase.output.series.iter().map(|i| {
+                    (
+                        phase.start + i.start,
+                        (i.requests > 0).then(|| i.errors.total() as f64 / i.requests as f64),
+                    )
+                }))
+            }
             Metric::Latency { quantile, journey } => {
                 let Ok(intervals) = interval_log::read(&phase.output.interval_log) else {
                     continue;
@@ -174,10 +176,25 @@ fn first_holding(
                 .map(|(start, v)| {
                     (
                         start + Duration::from_secs(1),
-                        format!("error rate {:.2} % in the second from {:.1} s", v.unwrap_or(0.0) * 100.0, secs(start)),
+                        format!(
+                            "error rate {:.2} % in the second from {:.1} s",
+                            v.unwrap_or(0.0) * 100.0,
+                            secs(start)
+                        ),
                     )
                 })
         }
+        Signal::Restarted => super::restarts(observations)
+            .find(|o| o.at >= from)
+            .map(|o| {
+                (
+                    o.at,
+                    format!(
+                        "/health uptime went back to {:.2} s: the process restarted",
+                        o.body["uptime"].as_f64().unwrap_or(0.0)
+                    ),
+                )
+            }),
         Signal::Drop { gauge, at_least } => {
             let series: Vec<(Duration, f64)> = observations
                 .iter()
@@ -200,16 +217,25 @@ fn first_holding(
             .iter()
             .find(|o| o.at >= from && signal.holds(o) == Some(true))
             .map(|o| {
-                let answer = o.status.map_or("no answer".to_owned(), |s| format!("HTTP {s}"));
+                let answer = o
+                    .status
+                    .map_or("no answer".to_owned(), |s| format!("HTTP {s}"));
                 (o.at, format!("{signal} seen on {} ({answer})", o.endpoint))
             }),
     }
 }
 
 /// Whether anything could have shown `signal` after `from`.
-fn observed_after(signal: &Signal, from: Duration, observations: &[Observation], record: &RunRecord) -> bool {
+fn observed_after(
+    signal: &Signal,
+    from: Duration,
+    observations: &[Observation],
+    record: &RunRecord,
+) -> bool {
     match signal.endpoint() {
-        Some(endpoint) => observations.iter().any(|o| o.at >= from && o.endpoint == endpoint),
+        Some(endpoint) => observations
+            .iter()
+            .any(|o| o.at >= from && o.endpoint == endpoint),
         None => record
             .phases
             .iter()
@@ -263,11 +289,18 @@ pub fn measure_drill(
     result.fault_end_s = window.end.map(secs);
     let mut notes = Vec::new();
 
-    let detected = first_holding(&drill.detect, window.start, observations, record, alerts);
+    // A signal first seen after the recovery deadline did not detect this
+    // fault (the target stopping at the end of the run is not_ready too).
+    let detected = first_holding(&drill.detect, window.start, observations, record, alerts)
+        .filter(|(at, _)| *at <= window.start + drill.recover_within);
     let Some((detected_at, seen)) = detected else {
         if observed_after(&drill.detect, window.start, observations, record) {
             result.outcome = Outcome::Fail;
-            result.evidence = format!("{} never held after the fault started: not detected", drill.detect);
+            result.evidence = format!(
+                "{} did not hold within {:.0} s of the fault's start: not detected",
+                drill.detect,
+                secs(drill.recover_within)
+            );
         } else {
             result.evidence = format!("nothing observed {} after the fault started", drill.detect);
         }
@@ -279,7 +312,11 @@ pub fn measure_drill(
     notes.push(format!("detected: {seen} at {:.2} s", secs(detected_at)));
     let mut failed = Vec::new();
     if let Some(limit) = drill.detect_within.filter(|l| ttd > *l) {
-        failed.push(format!("detected after {:.2} s, deadline {:.0} s", secs(ttd), secs(limit)));
+        failed.push(format!(
+            "detected after {:.2} s, deadline {:.0} s",
+            secs(ttd),
+            secs(limit)
+        ));
     }
 
     // Recovery counts from the remedy (or the fault's end), never before
@@ -288,14 +325,18 @@ pub fn measure_drill(
     match (&drill.remedy, remedy) {
         (Some(_), Some(taken)) => {
             from = from.max(Duration::from_secs_f64(taken.at_s));
-            notes.push(format!("remedy {} at {:.2} s: {}", taken.action, taken.at_s, taken.detail));
+            notes.push(format!(
+                "remedy {} at {:.2} s: {}",
+                taken.action, taken.at_s, taken.detail
+            ));
             if !taken.ok {
                 failed.push(format!("the remedy was refused: {}", taken.detail));
             }
         }
         (Some(r), None) => {
             result.evidence = format!("the remedy ({} at {}) was never taken", r.action, r.at);
-            if matches!(r.at, Anchor::At(_)) || observed_until > window.start + drill.recover_within {
+            if matches!(r.at, Anchor::At(_)) || observed_until > window.start + drill.recover_within
+            {
                 result.outcome = Outcome::Fail;
             }
             return result;
@@ -337,7 +378,11 @@ pub fn measure_drill(
             return result;
         }
     }
-    result.outcome = if failed.is_empty() { Outcome::Pass } else { Outcome::Fail };
+    result.outcome = if failed.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    };
     notes.extend(failed);
     result.evidence = notes.join("; ");
     result

@@ -27,7 +27,7 @@ use crate::{Claim, Outcome, Scenario};
 
 pub use measure::{alert_fired_at, measure_drill, FaultWindow};
 pub use runner::{run, Live};
-pub use signal::{Gauge, Observation, Signal, SignalError};
+pub use signal::{restarts, Gauge, Observation, Signal, SignalError};
 
 /// A checked game-day plan.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,7 +103,8 @@ impl Plan {
                     "faults[{i}]: {:?} at {:?}{}",
                     step.fault,
                     step.at,
-                    step.duration.map_or(String::new(), |d| format!(" for {d:?}"))
+                    step.duration
+                        .map_or(String::new(), |d| format!(" for {d:?}"))
                 )
             }
             FaultRef::Phase(name) => {

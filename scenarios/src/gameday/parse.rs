@@ -95,7 +95,10 @@ impl Checker<'_> {
             self.at(
                 value.span(),
                 path,
-                format!("\"{}\" is not a duration (e.g. 250ms, 10s)", value.get_ref()),
+                format!(
+                    "\"{}\" is not a duration (e.g. 250ms, 10s)",
+                    value.get_ref()
+                ),
             );
         }
         parsed
@@ -209,9 +212,17 @@ impl Plan {
     }
 }
 
-fn drills(c: &mut Checker<'_>, raw: Vec<Spanned<RawDrill>>, scenario: Option<&Scenario>) -> Vec<Drill> {
+fn drills(
+    c: &mut Checker<'_>,
+    raw: Vec<Spanned<RawDrill>>,
+    scenario: Option<&Scenario>,
+) -> Vec<Drill> {
     if raw.is_empty() {
-        c.at(0..0, "drills", "a game-day plan needs at least one [[drills]] entry");
+        c.at(
+            0..0,
+            "drills",
+            "a game-day plan needs at least one [[drills]] entry",
+        );
     }
     let mut ids = BTreeSet::new();
     let mut out = Vec::new();
@@ -220,7 +231,11 @@ fn drills(c: &mut Checker<'_>, raw: Vec<Spanned<RawDrill>>, scenario: Option<&Sc
         let d = spanned.into_inner();
         let id = d.id.get_ref().clone();
         if id.trim().is_empty() || !ids.insert(id.clone()) {
-            c.at(d.id.span(), &format!("{path}.id"), format!("id \"{id}\" is empty or not unique"));
+            c.at(
+                d.id.span(),
+                &format!("{path}.id"),
+                format!("id \"{id}\" is empty or not unique"),
+            );
         }
         let fault = match (&d.fault, &d.phase) {
             (Some(f), None) => fault(c, f, &format!("{path}.fault"), scenario).map(FaultRef::Step),
@@ -233,21 +248,41 @@ fn drills(c: &mut Checker<'_>, raw: Vec<Spanned<RawDrill>>, scenario: Option<&Sc
         let detect = c.signal(&d.detect, &format!("{path}.detect"));
         if let Some(s) = &detect {
             if matches!(s, Signal::Drop { .. }) {
-                c.at(d.detect.span(), &format!("{path}.detect"), "a drop verifies recovery; detect with a state or a threshold");
+                c.at(
+                    d.detect.span(),
+                    &format!("{path}.detect"),
+                    "a drop verifies recovery; detect with a state or a threshold",
+                );
             }
             alert_known(c, s, &d.detect, &format!("{path}.detect"), scenario);
         }
         let verify = c.signal(&d.verify, &format!("{path}.verify"));
         if let Some(s @ Signal::Alert(_)) = &verify {
-            c.at(d.verify.span(), &format!("{path}.verify"), format!("`{s}` detects; verify with a state (breaker_closed, health_healthy, ready, …)"));
+            c.at(
+                d.verify.span(),
+                &format!("{path}.verify"),
+                format!(
+                    "`{s}` detects; verify with a state (breaker_closed, health_healthy, ready, …)"
+                ),
+            );
         }
         let detect_within = match &d.detect_within {
             Some(v) => c.duration(v, &format!("{path}.detect_within")),
             None => None,
         };
         let recover_within = c.duration(&d.recover_within, &format!("{path}.recover_within"));
-        let remedy = d.remedy.as_ref().and_then(|r| remedy(c, r, &format!("{path}.remedy")));
-        if let (Some(Remedy { at: Anchor::Detected(_), .. }), Some(s)) = (&remedy, &detect) {
+        let remedy = d
+            .remedy
+            .as_ref()
+            .and_then(|r| remedy(c, r, &format!("{path}.remedy")));
+        if let (
+            Some(Remedy {
+                at: Anchor::Detected(_),
+                ..
+            }),
+            Some(s),
+        ) = (&remedy, &detect)
+        {
             if s.endpoint().is_none() {
                 let span = d.remedy.as_ref().map_or(0..0, |r| r.get_ref().at.span());
                 c.at(
@@ -257,7 +292,9 @@ fn drills(c: &mut Checker<'_>, raw: Vec<Spanned<RawDrill>>, scenario: Option<&Sc
                 );
             }
         }
-        if let (Some(fault), Some(detect), Some(verify), Some(recover_within)) = (fault, detect, verify, recover_within) {
+        if let (Some(fault), Some(detect), Some(verify), Some(recover_within)) =
+            (fault, detect, verify, recover_within)
+        {
             out.push(Drill {
                 id,
                 source: d.source,
@@ -273,7 +310,12 @@ fn drills(c: &mut Checker<'_>, raw: Vec<Spanned<RawDrill>>, scenario: Option<&Sc
     out
 }
 
-fn fault(c: &mut Checker<'_>, raw: &Spanned<i64>, path: &str, scenario: Option<&Scenario>) -> Option<usize> {
+fn fault(
+    c: &mut Checker<'_>,
+    raw: &Spanned<i64>,
+    path: &str,
+    scenario: Option<&Scenario>,
+) -> Option<usize> {
     let index = usize::try_from(*raw.get_ref()).ok();
     let Some(scenario) = scenario else {
         return index;
@@ -288,14 +330,23 @@ fn fault(c: &mut Checker<'_>, raw: &Spanned<i64>, path: &str, scenario: Option<&
             c.at(
                 raw.span(),
                 path,
-                format!("no [[faults]] entry {} (the plan has {}, counted from 0)", raw.get_ref(), scenario.faults.len()),
+                format!(
+                    "no [[faults]] entry {} (the plan has {}, counted from 0)",
+                    raw.get_ref(),
+                    scenario.faults.len()
+                ),
             );
             None
         }
     }
 }
 
-fn phase(c: &mut Checker<'_>, raw: &Spanned<String>, path: &str, scenario: Option<&Scenario>) -> Option<FaultRef> {
+fn phase(
+    c: &mut Checker<'_>,
+    raw: &Spanned<String>,
+    path: &str,
+    scenario: Option<&Scenario>,
+) -> Option<FaultRef> {
     let name = raw.get_ref();
     if let Some(scenario) = scenario {
         if !scenario.phases.iter().any(|p| p.name == *name) {
@@ -306,15 +357,28 @@ fn phase(c: &mut Checker<'_>, raw: &Spanned<String>, path: &str, scenario: Optio
     Some(FaultRef::Phase(name.clone()))
 }
 
-fn alert_known(c: &mut Checker<'_>, s: &Signal, raw: &Spanned<String>, path: &str, scenario: Option<&Scenario>) {
+fn alert_known(
+    c: &mut Checker<'_>,
+    s: &Signal,
+    raw: &Spanned<String>,
+    path: &str,
+    scenario: Option<&Scenario>,
+) {
     let (Signal::Alert(id), Some(scenario)) = (s, scenario) else {
         return;
     };
     match scenario.alerts.iter().find(|a| a.id == *id) {
-        None => c.at(raw.span(), path, format!("no [[alerts]] entry with id \"{id}\"")),
+        None => c.at(
+            raw.span(),
+            path,
+            format!("no [[alerts]] entry with id \"{id}\""),
+        ),
         Some(a) => {
             let m = &a.expect.metric;
-            if !matches!(m, crate::Metric::ErrorRate { journey: None } | crate::Metric::Latency { .. }) {
+            if !matches!(
+                m,
+                crate::Metric::ErrorRate { journey: None } | crate::Metric::Latency { .. }
+            ) {
                 c.at(raw.span(), path, format!("alert \"{id}\": a drill detects with error_rate or latency-quantile alerts"));
             }
         }
@@ -330,12 +394,18 @@ fn remedy(c: &mut Checker<'_>, raw: &Spanned<RawRemedy>, path: &str) -> Option<R
         "breaker-force-open" => match &r.name {
             Some(name) => Some(OperatorAction::BreakerForceOpen(name.clone())),
             None => {
-                c.at(raw.span(), path, "breaker-force-open needs the breaker's name");
+                c.at(
+                    raw.span(),
+                    path,
+                    "breaker-force-open needs the breaker's name",
+                );
                 None
             }
         },
         "config-patch" => match &r.patch {
-            Some(patch) => serde_json::to_value(patch).ok().map(OperatorAction::ConfigPatch),
+            Some(patch) => serde_json::to_value(patch)
+                .ok()
+                .map(OperatorAction::ConfigPatch),
             None => {
                 c.at(raw.span(), path, "config-patch needs a patch table");
                 None
@@ -350,7 +420,10 @@ fn remedy(c: &mut Checker<'_>, raw: &Spanned<RawRemedy>, path: &str) -> Option<R
             None
         }
     };
-    Some(Remedy { action: action?, at: at? })
+    Some(Remedy {
+        action: action?,
+        at: at?,
+    })
 }
 
 #[cfg(test)]

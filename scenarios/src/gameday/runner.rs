@@ -125,7 +125,9 @@ fn judge(plan: &Plan, report: &mut RunReport, driven: Driven) -> GameDay {
         .iter()
         .filter_map(|t| Some((t, plan.drills.iter().find(|d| d.id == t.drill)?)))
     {
-        let Some(remedy) = &drill.remedy else { continue };
+        let Some(remedy) = &drill.remedy else {
+            continue;
+        };
         report.history.push(Event {
             at: Duration::from_secs_f64(taken.at_s),
             kind: if taken.ok {
@@ -164,7 +166,10 @@ async fn drive(
     let Some(MethodStart { base, clock }) = began else {
         return Driven::default();
     };
-    let Ok(client) = reqwest::Client::builder().timeout(Duration::from_secs(1)).build() else {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+    else {
         tracing::warn!("game-day client failed; no polls");
         return Driven::default();
     };
@@ -191,7 +196,10 @@ async fn drive(
                 let (status, body) = match answer {
                     Ok(r) => {
                         let status = r.status().as_u16();
-                        (Some(status), r.json().await.unwrap_or(serde_json::Value::Null))
+                        (
+                            Some(status),
+                            r.json().await.unwrap_or(serde_json::Value::Null),
+                        )
                     }
                     Err(_) => (None, serde_json::Value::Null),
                 };
@@ -210,13 +218,31 @@ async fn drive(
             poll(ENDPOINTS[3])
         );
         let fresh = [a, b, c, d];
+        // The previous /health answer, to see a restart live.
+        let restarted = {
+            let mut pair: Vec<Observation> = driven
+                .observations
+                .iter()
+                .rev()
+                .find(|o| o.endpoint == "/health" && o.status.is_some())
+                .cloned()
+                .into_iter()
+                .collect();
+            pair.push(fresh[0].clone());
+            let at = super::restarts(&pair).next().map(|o| o.at);
+            at
+        };
         for (i, drill) in plan.drills.iter().enumerate() {
             let (start, length) = plan.planned(drill);
             if detected[i].is_none() {
-                detected[i] = fresh
-                    .iter()
-                    .find(|o| o.at >= start && drill.detect.holds(o) == Some(true))
-                    .map(|o| o.at);
+                detected[i] = if drill.detect == super::Signal::Restarted {
+                    restarted.filter(|at| *at >= start)
+                } else {
+                    fresh
+                        .iter()
+                        .find(|o| o.at >= start && drill.detect.holds(o) == Some(true))
+                        .map(|o| o.at)
+                };
             }
             let remedy_done = driven.remedies[i].is_some();
             if detected[i].is_some()
@@ -267,7 +293,11 @@ async fn drive(
                     (Some(det), remedy, rec) => {
                         s += &format!("detected +{:.1} s", secs(det.saturating_sub(start)));
                         if let Some(r) = remedy {
-                            s += &format!(", remedy at {:.1} s{}", r.at_s, if r.ok { "" } else { " REFUSED" });
+                            s += &format!(
+                                ", remedy at {:.1} s{}",
+                                r.at_s,
+                                if r.ok { "" } else { " REFUSED" }
+                            );
                         }
                         if let Some(rec) = rec {
                             s += &format!(", recovered +{:.1} s", secs(rec.saturating_sub(start)));

@@ -5,6 +5,7 @@
 //! breaker_open(external:NAME)   breaker_closed(external:NAME)
 //! health_degraded               health_healthy
 //! not_ready                     ready
+//! restarted                     (/health's uptime went back: the process was replaced)
 //! alert:ID                      (a windowed [[alerts]] rule firing; detect only)
 //! cache_memory > 5MB            cache_size > 100          rss > 200MB
 //! cache_memory_drop >= 50%      cache_size_drop >= 50%    rss_drop >= 20%   (verify only)
@@ -64,6 +65,9 @@ pub enum Signal {
     NotReady,
     /// `ready`: `/ready` answers 200.
     Ready,
+    /// `restarted`: `/health` reports a smaller `uptime` than the answer
+    /// before it: the process was replaced, however briefly it was down.
+    Restarted,
     /// `alert:ID`: the plan's windowed alert rule fires.
     Alert(String),
     /// `GAUGE CMP VALUE` at one `/metrics` answer.
@@ -98,7 +102,7 @@ impl Signal {
     pub fn endpoint(&self) -> Option<&'static str> {
         match self {
             Signal::BreakerOpen(_) | Signal::BreakerClosed(_) => Some("/circuit-breakers/status"),
-            Signal::HealthDegraded | Signal::HealthHealthy => Some("/health"),
+            Signal::HealthDegraded | Signal::HealthHealthy | Signal::Restarted => Some("/health"),
             Signal::NotReady | Signal::Ready => Some("/ready"),
             Signal::Gauge { .. } | Signal::Drop { .. } => Some("/metrics"),
             Signal::Alert(_) | Signal::ErrorRate { .. } => None,
@@ -125,8 +129,12 @@ impl Signal {
                 ok.then_some(state == wanted)
             }
             // A target that does not answer is not healthy.
-            Signal::HealthDegraded => Some(observation.status.is_none() || body["status"] != "healthy"),
-            Signal::HealthHealthy => Some(observation.status.is_some() && body["status"] == "healthy"),
+            Signal::HealthDegraded => {
+                Some(observation.status.is_none() || body["status"] != "healthy")
+            }
+            Signal::HealthHealthy => {
+                Some(observation.status.is_some() && body["status"] == "healthy")
+            }
             Signal::NotReady => Some(!ok),
             Signal::Ready => Some(ok),
             Signal::Gauge {
@@ -134,7 +142,10 @@ impl Signal {
                 cmp,
                 threshold,
             } => Some(cmp.holds(gauge.read(body).filter(|_| ok)?, *threshold)),
-            Signal::Drop { .. } | Signal::Alert(_) | Signal::ErrorRate { .. } => None,
+            Signal::Drop { .. }
+            | Signal::Restarted
+            | Signal::Alert(_)
+            | Signal::ErrorRate { .. } => None,
         }
     }
 }
@@ -148,12 +159,19 @@ impl fmt::Display for Signal {
             Signal::HealthHealthy => f.write_str("health_healthy"),
             Signal::NotReady => f.write_str("not_ready"),
             Signal::Ready => f.write_str("ready"),
+            Signal::Restarted => f.write_str("restarted"),
             Signal::Alert(id) => write!(f, "alert:{id}"),
             Signal::Gauge {
                 gauge,
                 cmp,
                 threshold,
-            } => write!(f, "{} {} {threshold}", gauge.name(), symbol(*cmp)),
+            } => match gauge {
+                Gauge::CacheSize => write!(f, "cache_size {} {threshold}", symbol(*cmp)),
+                _ if *threshold >= 1e6 => {
+                    write!(f, "{} {} {}MB", gauge.name(), symbol(*cmp), threshold / 1e6)
+                }
+                _ => write!(f, "{} {} {threshold}B", gauge.name(), symbol(*cmp)),
+            },
             Signal::Drop { gauge, at_least } => {
                 write!(f, "{}_drop >= {}%", gauge.name(), at_least * 100.0)
             }
@@ -171,6 +189,23 @@ fn symbol(cmp: Cmp) -> &'static str {
         Cmp::Gt => ">",
         Cmp::Ge => ">=",
     }
+}
+
+/// The `/health` answers whose `uptime` is below the previous answer's:
+/// the process restarted between the two.
+pub fn restarts(observations: &[Observation]) -> impl Iterator<Item = &Observation> {
+    let mut last: Option<f64> = None;
+    observations
+        .iter()
+        .filter(|o| o.endpoint == "/health" && o.status.is_some())
+        .filter(move |o| {
+            let Some(uptime) = o.body["uptime"].as_f64() else {
+                return false;
+            };
+            let went_back = last.is_some_and(|before| uptime < before);
+            last = Some(uptime);
+            went_back
+        })
 }
 
 /// One answer (or non-answer) of the target, polled by the game-day runner
@@ -240,6 +275,7 @@ impl std::str::FromStr for Signal {
             "health_healthy" => return Ok(Signal::HealthHealthy),
             "not_ready" => return Ok(Signal::NotReady),
             "ready" => return Ok(Signal::Ready),
+            "restarted" => return Ok(Signal::Restarted),
             _ => {}
         }
         let name_end = t
@@ -278,7 +314,8 @@ impl std::str::FromStr for Signal {
             if cmp != Cmp::Ge {
                 return Err(err(col(rest_at), "a drop is verified with `>=`"));
             }
-            let ratio = ratio(value_text).ok_or_else(|| err(col(value_at), "expected a share, e.g. 50%"))?;
+            let ratio = ratio(value_text)
+                .ok_or_else(|| err(col(value_at), "expected a share, e.g. 50%"))?;
             if !(ratio > 0.0 && ratio <= 1.0) {
                 return Err(err(col(value_at), "a drop lies in (0 %, 100 %]"));
             }
@@ -362,6 +399,9 @@ mod tests {
             "health_healthy",
             "not_ready",
             "ready",
+            "restarted",
+            "cache_memory > 5MB",
+            "rss < 512B",
             "alert:errors-high",
             "cache_memory_drop >= 50%",
             "error_rate < 1%",
