@@ -80,7 +80,7 @@ fn remedy(d: &DrillResult) -> String {
     match (&d.remedy, d.remedy_at_s) {
         (Some(r), Some(t)) => format!("{r} — taken at {t:.2} s"),
         (Some(r), None) => format!("{r} — not taken"),
-        (None, _) => "none (the fault ends by itself)".into(),
+        (None, _) => "none in this drill".into(),
     }
 }
 
