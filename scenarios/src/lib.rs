@@ -20,6 +20,10 @@
 //!   fault proxy, steady state, phases under the fault timeline, rollback,
 //!   verdicts — a [`RunReport`] even when the run is cut short.
 //!
+//! - [`gameday`]: game-day plans (a scenario plus drills: fault → detection
+//!   → runbook remedy → verified recovery), run with live remedies and
+//!   measured time-to-detect and time-to-recover.
+//!
 //! ```
 //! use std::time::Duration;
 //! use somon_scenarios::{Cmp, Expectation, Metric, Threshold};
