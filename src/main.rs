@@ -18,6 +18,7 @@ mod baseline;
 mod bench_compare;
 mod capacity;
 mod compare;
+mod gameday;
 mod merge;
 mod mutants;
 mod run;
@@ -88,6 +89,15 @@ enum Command {
     /// and throughput over time, and a B − A delta table, written to
     /// --out (exit 2 when a directory is not a run directory).
     Compare(compare::CompareArgs),
+    /// Run a game-day plan: a scenario plus drills (fault → detection →
+    /// runbook remedy → verified recovery), each measured; exit codes as
+    /// `run`.
+    Gameday {
+        /// The plan file (e.g. scenarios/catalog/gamedays/registry-outage.toml).
+        plan: PathBuf,
+        #[command(flatten)]
+        flags: gameday::GameDayFlags,
+    },
     /// The CI gate: run the quick suite (exit codes as `run`).
     Gate {
         /// The gate suite.
@@ -200,6 +210,9 @@ fn main() -> ExitCode {
                 .map(|file| println!("baseline written: {}", file.display()))
         }
         Command::Capacity(args) => return ExitCode::from(capacity::run_capacity(&args)),
+        Command::Gameday { plan, flags } => {
+            return ExitCode::from(gameday::run_gameday(&plan, &flags))
+        }
         Command::Mutants(args) => return ExitCode::from(mutants::run_mutants(&args)),
         Command::Merge(args) => return ExitCode::from(merge::run_merge(&args)),
         Command::BenchCompare(args) => {
@@ -259,6 +272,20 @@ fn run_corpus(args: CorpusArgs) -> anyhow::Result<()> {
 fn run_check(file: &std::path::Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("[[drills]]"))
+    {
+        let plan = somon_scenarios::gameday::Plan::from_toml(file, &text)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "{}: ok — game-day plan, {} drill(s), {:?} planned",
+            file.display(),
+            plan.drills.len(),
+            plan.scenario.duration()
+        );
+        return Ok(());
+    }
     let scenario =
         somon_scenarios::Scenario::from_toml(file, &text).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

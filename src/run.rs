@@ -126,6 +126,7 @@ async fn run_async(
         limits: Default::default(),
         shard: flags.shard,
         start_at: flags.start_at,
+        method_start: None,
     };
     eprintln!(
         "running {} ({:?} of phases) …",

@@ -47,6 +47,7 @@
 //! assert!(dir.path().join("junit.xml").is_file());
 //! ```
 
+pub use gameday::{drill_table, write_gameday};
 pub use regression::{regression_markdown, write_regression};
 pub use run_dir::{render_dir, write_run_dir};
 pub use table::verdict_table;
@@ -55,6 +56,7 @@ pub mod capacity;
 mod charts;
 pub mod compare;
 mod format;
+mod gameday;
 mod html;
 mod json;
 mod junit;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use somon_scenarios::RunReport;
 
-use crate::{charts, html, json, junit, markdown};
+use crate::{charts, gameday, html, json, junit, markdown};
 
 /// Writes the run's artefacts into `dir`, creating it if needed, and
 /// returns their paths:
@@ -61,10 +61,14 @@ use crate::{charts, html, json, junit, markdown};
 /// ```
 pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)?;
+    let drills = gameday::load(dir)?;
     let files = [
         ("verdicts.json", json::verdicts(report)?),
         ("record.json", json::record(report)?),
-        ("summary.md", markdown::summary(report)),
+        (
+            "summary.md",
+            markdown::summary(report) + &drills.as_ref().map(gameday::markdown).unwrap_or_default(),
+        ),
         ("junit.xml", junit::junit(report)),
         ("events.jsonl", json::events(report)?),
     ];
@@ -88,7 +92,10 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
         }
         sync_dir(&chart_dir)?;
     }
-    let page = html::report(report, &charts).map_err(io::Error::other)?;
+    let mut page = html::report(report, &charts).map_err(io::Error::other)?;
+    if let Some(g) = &drills {
+        page = gameday::into_page(page, g).map_err(io::Error::other)?;
+    }
     let path = dir.join("report.html");
     write_atomically(&path, page.as_bytes())?;
     written.push(path);

@@ -31,6 +31,9 @@
 //! - [`capacity`], the capacity search: one run per step of a scenario's
 //!   `[capacity]` plan until a claim fails, the knee, and the documents'
 //!   scaling figures judged against the curve.
+//! - [`gameday`]: game-day plans (a scenario plus drills: fault → detection
+//!   → runbook remedy → verified recovery), run with live remedies and
+//!   measured time-to-detect and time-to-recover.
 //!
 //! ```
 //! use std::time::Duration;
@@ -47,6 +50,7 @@
 //! ```
 
 mod claim;
+pub mod gameday;
 mod merge;
 pub mod regression;
 mod report;
@@ -60,7 +64,7 @@ pub mod capacity;
 
 pub use merge::{merge, MergeError};
 pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
-pub use run::{execute, RunError, RunOptions, SpawnCommand};
+pub use run::{execute, MethodStart, RunError, RunOptions, SpawnCommand};
 pub use shard::{Shard, ShardError, ShardManifest};
 
 pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};

@@ -83,6 +83,19 @@ pub struct RunOptions {
     /// the target is ready and the steady state held), so the clocks of
     /// shards on different machines start together.
     pub start_at: Option<SystemTime>,
+    /// Told the target's address and the run clock when the method starts
+    /// (after the steady state held), so a game day can watch and act live.
+    pub method_start: Option<tokio::sync::mpsc::UnboundedSender<MethodStart>>,
+}
+
+/// The method has started: where the target answers and the clock that
+/// fault times count on.
+#[derive(Clone, Debug)]
+pub struct MethodStart {
+    /// `http://127.0.0.1:PORT` of the target.
+    pub base: String,
+    /// The run clock (`at` of faults and samples count from its start).
+    pub clock: RunClock,
 }
 
 /// Runs `scenario` and judges its claims.
@@ -251,6 +264,12 @@ async fn method(
     let clock = RunClock::new();
     if let Some(shard) = &mut report.manifest.shard {
         shard.clock_started_unix_ms.push(unix_ms(SystemTime::now()));
+    }
+    if let Some(tx) = &options.method_start {
+        let _ = tx.send(MethodStart {
+            base: target.base.clone(),
+            clock,
+        });
     }
     let mut targets = Targets::default().with_operator(Operator::new(&target.base, None));
     if let Some(r) = registry {

@@ -1,0 +1,135 @@
+//! `somon-verify gameday PLAN`: check the plan, run it with a live progress
+//! line on standard error, write the run directory (with `gameday.json`),
+//! print the verdicts and the drills, and map the result to an exit code
+//! (SPEC §7: the drills are verdicts like the claims).
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::Context as _;
+use somon_loadgen::RunControl;
+use somon_scenarios::gameday::{self, Live, Plan};
+use somon_scenarios::{exit, RunError, RunOptions, SpawnCommand};
+
+use crate::run::{init_logging, on_runtime, watch_ctrl_c};
+
+/// Flags of `gameday`.
+#[derive(clap::Args)]
+pub(crate) struct GameDayFlags {
+    /// Switch on a defect twin in the target (repeatable): a drill of a
+    /// broken system should FAIL.
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<String>,
+    /// Run the reference system inside this process instead of as a child
+    /// process (process faults then need a spawned target).
+    #[arg(long)]
+    embedded: bool,
+    /// Directory for the run's files (default `reports/out/<utc>-<plan>`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Runs the plan in `file` and returns the process exit code.
+pub(crate) fn run_gameday(file: &Path, flags: &GameDayFlags) -> u8 {
+    init_logging();
+    let plan = match std::fs::read_to_string(file) {
+        Ok(text) => match Plan::from_toml(file, &text) {
+            Ok(plan) => plan,
+            Err(e) => {
+                eprintln!("{e}");
+                return exit::USAGE;
+            }
+        },
+        Err(e) => {
+            eprintln!("error: reading {}: {e}", file.display());
+            return exit::USAGE;
+        }
+    };
+    on_runtime(run_async(file, &plan, flags))
+}
+
+async fn run_async(file: &Path, plan: &Plan, flags: &GameDayFlags) -> anyhow::Result<u8> {
+    let control = RunControl::new();
+    watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
+    let scratch = tempfile::Builder::new()
+        .prefix("somon-gameday-")
+        .tempdir()
+        .context("creating a scratch directory")?;
+    let spawn = if flags.embedded {
+        None
+    } else {
+        Some(SpawnCommand {
+            program: std::env::current_exe().context("finding this executable")?,
+            args: vec!["serve".into()],
+        })
+    };
+    let options = RunOptions {
+        file: Some(file.to_path_buf()),
+        spawn,
+        defects: flags.defects.clone(),
+        work_dir: scratch.path().to_path_buf(),
+        control,
+        versions: [(
+            "somon-verify".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        )]
+        .into(),
+        ..RunOptions::default()
+    };
+    eprintln!(
+        "game day {} ({} drills, {:?} of phases) …",
+        plan.scenario.name,
+        plan.drills.len(),
+        plan.scenario.duration()
+    );
+    let tty = std::io::stderr().is_terminal();
+    let last = Arc::new(Mutex::new(String::new()));
+    let progress = {
+        let last = last.clone();
+        Arc::new(move |live: &Live| {
+            let status = live.drills.join(" · ");
+            let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+            let line = format!(
+                "[{:5.1}/{:.0} s] {status}",
+                live.elapsed.as_secs_f64(),
+                live.planned.as_secs_f64()
+            );
+            if tty {
+                // One line, redrawn in place.
+                eprint!("\r\x1b[2K{line}");
+                let _ = std::io::stderr().flush();
+            } else if *last != status {
+                eprintln!("{line}");
+            }
+            *last = status;
+        })
+    };
+    let result = gameday::run(plan, &options, progress).await;
+    if tty {
+        eprintln!();
+    }
+    let (report, drills) = match result {
+        Ok(done) => done,
+        Err(e @ RunError::Usage(_)) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let dir = flags.out.clone().unwrap_or_else(|| {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        PathBuf::from("reports/out").join(format!("{stamp}-{}", plan.scenario.name))
+    });
+    somon_reports::write_gameday(&dir, &drills)
+        .with_context(|| format!("writing gameday.json into {}", dir.display()))?;
+    somon_reports::write_run_dir(&dir, &report)
+        .with_context(|| format!("writing the run directory {}", dir.display()))?;
+    print!(
+        "{}",
+        somon_reports::verdict_table(&report, std::io::stdout().is_terminal())
+    );
+    print!("{}", somon_reports::drill_table(&drills));
+    eprintln!("run directory: {}", dir.display());
+    Ok(report.exit_code())
+}
