@@ -2,18 +2,12 @@
 //! 2, the shipped plans check, and a short plan against a spawned target
 //! writes its drills into the run directory.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_somon-verify")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use common::{bin, write};
 
 #[test]
 fn a_bad_plan_says_where_and_exits_2() {

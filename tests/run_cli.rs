@@ -2,25 +2,18 @@
 //! own `serve` as the target, writes the run directory, prints the verdict
 //! table, and exits 0 / 1 / 2 / 3 (SPEC §7).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_somon-verify")
-}
+use common::{bin, json, serve};
 
 /// Writes `text` as a scenario file in `dir`.
 fn scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn json(path: PathBuf) -> serde_json::Value {
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    common::write(dir, &format!("{name}.toml"), text)
 }
 
 const SMALL: &str = r#"
@@ -72,10 +65,10 @@ fn a_sound_target_passes_and_the_run_directory_is_written() {
     for file in ["verdicts.json", "summary.md", "junit.xml", "record.json"] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
-    let verdicts = json(out.join("verdicts.json"));
+    let verdicts = json(&out.join("verdicts.json"));
     assert_eq!(verdicts["status"], "completed");
     assert_eq!(verdicts["exit_code"], 0);
-    let record = json(out.join("record.json"));
+    let record = json(&out.join("record.json"));
     let manifest = &record["manifest"];
     assert_eq!(manifest["scenario"], "small");
     assert_eq!(manifest["seed"], 3);
@@ -122,7 +115,7 @@ fn slow_hits_fail_the_p99_claim() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     println!("{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
     assert_eq!(run.status.code(), Some(1), "{stdout}");
-    let verdicts = json(out.join("verdicts.json"));
+    let verdicts = json(&out.join("verdicts.json"));
     let p99 = verdicts["verdicts"]
         .as_array()
         .unwrap()
@@ -131,7 +124,7 @@ fn slow_hits_fail_the_p99_claim() {
         .unwrap();
     assert_eq!(p99["outcome"], "FAIL", "{p99}");
     assert!(p99["measured"].as_f64().unwrap() >= 0.1, "{p99}");
-    let record = json(out.join("record.json"));
+    let record = json(&out.join("record.json"));
     assert_eq!(record["manifest"]["defects"][0], "slow-hits");
 }
 
@@ -209,7 +202,7 @@ phase = "long"
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(3), "{}", rest.join("\n"));
     assert!(began.elapsed() < Duration::from_secs(60));
-    let verdicts = json(out.join("verdicts.json"));
+    let verdicts = json(&out.join("verdicts.json"));
     assert_eq!(verdicts["status"], "interrupted", "{verdicts}");
     assert!(verdicts["reason"].as_str().unwrap().contains("Ctrl-C"));
     assert_eq!(verdicts["verdicts"].as_array().unwrap().len(), 1);
@@ -220,28 +213,8 @@ phase = "long"
 #[test]
 fn a_url_target_is_measured_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(bin())
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--root",
-            dir.path().to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if let Some(address) = entry["address"].as_str() {
-            break address.to_owned();
-        }
-    };
+    let server = serve(dir.path());
+    let address = server.url.trim_start_matches("http://").to_owned();
     let file = scenario(
         dir.path(),
         "probe",
@@ -268,8 +241,7 @@ phase = "probes"
         .args(["--target", &format!("http://{address}")])
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(
         run.status.code(),
@@ -277,7 +249,7 @@ phase = "probes"
         "{stdout}\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let record = json(out.join("record.json"));
+    let record = json(&out.join("record.json"));
     assert_eq!(record["manifest"]["target"], format!("http://{address}"));
     let requests = record["record"]["phases"][0]["output"]["requests"]
         .as_u64()

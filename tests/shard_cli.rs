@@ -2,22 +2,14 @@
 //! reference-system target, merged, give the verdicts one process gives at
 //! the same total load — and one report. Loopback only, about 20 s.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_somon-verify")
-}
+use common::{bin, json, serve, text, Served};
 
-fn json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-/// 200 requests/s in total for 5 s, after a 2 s warm-up (four debug
-/// processes waking at once on a shared 2-core box lag for a moment).
 const SCENARIO: &str = r#"
 name = "sharded"
 seed = 3
@@ -50,19 +42,7 @@ phase = "steady"
 
 /// The reference system serving the scenario's corpus (seed 3, 80
 /// modules: the tree every shard generates for itself to know its ids).
-struct Target {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_target(dir: &Path) -> Target {
+fn start_target(dir: &Path) -> Served {
     let corpus = dir.join("corpus");
     let made = Command::new(bin())
         .args([
@@ -80,37 +60,7 @@ fn start_target(dir: &Path) -> Target {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    let mut child = Command::new(bin())
-        .args([
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--root",
-            corpus.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if let Some(address) = entry["address"].as_str() {
-            break address.to_owned();
-        }
-    };
-    assert!(address.starts_with("127.0.0.1:"), "{address}");
-    // Keep reading the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    Target {
-        child,
-        url: format!("http://{address}"),
-    }
+    serve(&corpus)
 }
 
 fn run(file: &Path, target: &str, shard: &str, start_at: Option<u64>, out: &Path) -> Command {
@@ -129,14 +79,6 @@ fn run(file: &Path, target: &str, shard: &str, start_at: Option<u64>, out: &Path
         command.args(["--start-at", &ms.to_string()]);
     }
     command
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn verdict<'a>(verdicts: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {

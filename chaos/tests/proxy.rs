@@ -159,9 +159,13 @@ async fn bandwidth_limits_transfer_time() {
         body.len()
     );
     assert!(body.len() > BIG);
+    // The limit is the behaviour: the body cannot arrive much faster than
+    // the rate allows (the token bucket's first burst aside). Arriving later
+    // is scheduling on a shared 2-core box (+25 % seen under a parallel
+    // build), so the upper bound only rules out a stall.
     assert!(
-        took >= expected.mul_f64(0.8) && took <= expected.mul_f64(1.2),
-        "{} bytes took {took:?}, expected {expected:?} ±20 %",
+        took >= expected.mul_f64(0.8) && took <= expected.mul_f64(2.0),
+        "{} bytes took {took:?}, expected {expected:?} (-20 %, +100 %)",
         body.len()
     );
 }

@@ -4,7 +4,6 @@
 //! both, in document order.
 
 use std::collections::BTreeSet;
-use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,7 +12,8 @@ use somon_chaos::OperatorAction;
 use toml::Spanned;
 
 use super::{Anchor, Drill, FaultRef, Plan, Remedy, Signal};
-use crate::{parse_duration, Problem, Scenario, ScenarioError};
+use crate::scenario::{syntax_error, Checker};
+use crate::{parse_duration, Scenario, ScenarioError};
 
 #[derive(Deserialize)]
 struct RawPlan {
@@ -45,14 +45,6 @@ struct RawRemedy {
     at: Spanned<String>,
 }
 
-/// Line and column (1-based, characters) of byte `offset`.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 /// The text with every `[[drills]]` section turned to spaces (line breaks
 /// kept), so the scenario checker sees only its own tables at their own
 /// positions. A section runs from its header to the next table header.
@@ -73,37 +65,7 @@ fn without_drills(text: &str) -> String {
     out
 }
 
-struct Checker<'a> {
-    text: &'a str,
-    problems: Vec<Problem>,
-}
-
 impl Checker<'_> {
-    fn at(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
-        let (line, column) = position(self.text, span.start);
-        self.problems.push(Problem {
-            line,
-            column,
-            path: path.to_owned(),
-            message: message.into(),
-        });
-    }
-
-    fn duration(&mut self, value: &Spanned<String>, path: &str) -> Option<Duration> {
-        let parsed = parse_duration(value.get_ref());
-        if parsed.is_none() {
-            self.at(
-                value.span(),
-                path,
-                format!(
-                    "\"{}\" is not a duration (e.g. 250ms, 10s)",
-                    value.get_ref()
-                ),
-            );
-        }
-        parsed
-    }
-
     fn signal(&mut self, value: &Spanned<String>, path: &str) -> Option<Signal> {
         match value.get_ref().parse::<Signal>() {
             Ok(s) => Some(s),
@@ -164,20 +126,9 @@ impl Plan {
             file: file.to_path_buf(),
             problems,
         };
-        let raw: RawPlan = toml::from_str(text).map_err(|e| {
-            let (line, column) = position(text, e.span().map_or(0, |s| s.start));
-            fail(vec![Problem {
-                line,
-                column,
-                path: String::new(),
-                message: e.message().trim().to_owned(),
-            }])
-        })?;
+        let raw: RawPlan = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         let scenario = Scenario::from_toml(file, &without_drills(text));
-        let mut c = Checker {
-            text,
-            problems: Vec::new(),
-        };
+        let mut c = Checker::new(text);
         let drills = drills(&mut c, raw.drills, scenario.as_ref().ok());
         let mut problems = c.problems;
         problems.sort_by_key(|p| (p.line, p.column));
@@ -233,7 +184,7 @@ fn drills(
         if id.trim().is_empty() || !ids.insert(id.clone()) {
             c.at(
                 d.id.span(),
-                &format!("{path}.id"),
+                format!("{path}.id"),
                 format!("id \"{id}\" is empty or not unique"),
             );
         }
@@ -250,7 +201,7 @@ fn drills(
             if matches!(s, Signal::Drop { .. }) {
                 c.at(
                     d.detect.span(),
-                    &format!("{path}.detect"),
+                    format!("{path}.detect"),
                     "a drop verifies recovery; detect with a state or a threshold",
                 );
             }
@@ -260,7 +211,7 @@ fn drills(
         if let Some(s @ Signal::Alert(_)) = &verify {
             c.at(
                 d.verify.span(),
-                &format!("{path}.verify"),
+                format!("{path}.verify"),
                 format!(
                     "`{s}` detects; verify with a state (breaker_closed, health_healthy, ready, …)"
                 ),
@@ -287,7 +238,7 @@ fn drills(
                 let span = d.remedy.as_ref().map_or(0..0, |r| r.get_ref().at.span());
                 c.at(
                     span,
-                    &format!("{path}.remedy.at"),
+                    format!("{path}.remedy.at"),
                     format!("`{s}` is judged after the run: a remedy at `detected` needs a polled signal (breaker_open, health_degraded, not_ready, a gauge)"),
                 );
             }
@@ -414,7 +365,7 @@ fn remedy(c: &mut Checker<'_>, raw: &Spanned<RawRemedy>, path: &str) -> Option<R
         other => {
             c.at(
                 r.kind.span(),
-                &format!("{path}.kind"),
+                format!("{path}.kind"),
                 format!("unknown remedy \"{other}\": expected cache-clear, breaker-reset, breaker-force-open or config-patch"),
             );
             None

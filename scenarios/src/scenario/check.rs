@@ -60,21 +60,44 @@ impl fmt::Display for ScenarioError {
 }
 
 /// Line and column (1-based, characters) of byte `offset` in `text`.
-fn position(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
 }
 
-/// Collects problems against the source text.
-pub(super) struct Checker<'a> {
+/// Collects problems against the source text (other file formats built on
+/// scenarios, such as game-day plans, use it too).
+pub(crate) struct Checker<'a> {
     text: &'a str,
-    pub(super) problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
-impl Checker<'_> {
-    pub(super) fn at(
+/// A TOML syntax or shape error of `file`, at its position.
+pub(crate) fn syntax_error(file: &Path, text: &str, error: &toml::de::Error) -> ScenarioError {
+    let (line, column) = position(text, error.span().map_or(0, |s| s.start));
+    ScenarioError {
+        file: file.to_path_buf(),
+        problems: vec![Problem {
+            line,
+            column,
+            path: String::new(),
+            message: error.message().trim().to_owned(),
+        }],
+    }
+}
+
+impl<'a> Checker<'a> {
+    /// No problems yet, in `text`.
+    pub(crate) fn new(text: &'a str) -> Checker<'a> {
+        Checker {
+            text,
+            problems: Vec::new(),
+        }
+    }
+
+    pub(crate) fn at(
         &mut self,
         span: Range<usize>,
         path: impl Into<String>,
@@ -89,7 +112,7 @@ impl Checker<'_> {
         });
     }
 
-    pub(super) fn duration(&mut self, value: &Spanned<String>, path: &str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, value: &Spanned<String>, path: &str) -> Option<Duration> {
         let parsed = parse_duration(value.get_ref());
         if parsed.is_none() {
             self.at(
@@ -134,29 +157,17 @@ impl Scenario {
     /// invalid durations and claims, references to phases that do not
     /// exist — each with `file:line:col`.
     pub fn from_toml(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-        let fail = |problems| ScenarioError {
-            file: file.to_path_buf(),
-            problems,
-        };
-        let raw: RawScenario = toml::from_str(text).map_err(|e| {
-            let (line, column) = position(text, e.span().map_or(0, |s| s.start));
-            fail(vec![Problem {
-                line,
-                column,
-                path: String::new(),
-                message: e.message().trim().to_owned(),
-            }])
-        })?;
-        let mut checker = Checker {
-            text,
-            problems: Vec::new(),
-        };
+        let raw: RawScenario = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let mut checker = Checker::new(text);
         let scenario = check(&mut checker, raw);
         if checker.problems.is_empty() {
             Ok(scenario)
         } else {
             checker.problems.sort_by_key(|p| (p.line, p.column));
-            Err(fail(checker.problems))
+            Err(ScenarioError {
+                file: file.to_path_buf(),
+                problems: checker.problems,
+            })
         }
     }
 }

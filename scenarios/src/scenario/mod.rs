@@ -14,6 +14,7 @@ pub use somon_loadgen::Journey;
 use crate::Expectation;
 
 pub use capacity::{CapacitySpec, Figure, FigureCheck};
+pub(crate) use check::{syntax_error, Checker};
 pub use check::{Problem, ScenarioError};
 
 /// What the run measures.
