@@ -447,9 +447,9 @@ recover_within = "15 parsecs"
                 "p.toml:18:9: drills[0].fault: no [[faults]] entry 3 (the plan has 1, counted from 0)",
                 "p.toml:19:24: drills[0].detect: expected external:NAME",
                 "p.toml:20:19: drills[0].remedy.kind: unknown remedy \"reboot\": expected cache-clear, breaker-reset, breaker-force-open or config-patch",
-                "p.toml:20:34: drills[0].remedy.at: \"soon\" is not a duration (e.g. 250ms, 10s)",
+                "p.toml:20:34: drills[0].remedy.at: \"soon\" is not a duration (e.g. 250ms, 10s, 2m)",
                 "p.toml:21:10: drills[0].verify: `alert:x` detects; verify with a state (breaker_closed, health_healthy, ready, …)",
-                "p.toml:22:18: drills[0].recover_within: \"15 parsecs\" is not a duration (e.g. 250ms, 10s)",
+                "p.toml:22:18: drills[0].recover_within: \"15 parsecs\" is not a duration (e.g. 250ms, 10s, 2m)",
             ]
         );
     }
