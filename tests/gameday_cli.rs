@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{bin, write};
+use common::{bin, somon, write};
 
 #[test]
 fn a_bad_plan_says_where_and_exits_2() {
@@ -110,15 +110,7 @@ fn a_short_plan_writes_its_drills_into_the_run_directory() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "short.toml", SHORT);
     let out = dir.path().join("run");
-    let run = Command::new(bin())
-        .args([
-            "gameday",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let run = somon("gameday", &file, &out).output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     // The hang lasts 2 s: recovery cannot come within 2 s of its start.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, json, serve};
+use common::{bin, json, serve, somon};
 
 /// Writes `text` as a scenario file in `dir`.
 fn scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -45,15 +45,7 @@ fn a_sound_target_passes_and_the_run_directory_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(dir.path(), "small", SMALL);
     let out = dir.path().join("run");
-    let run = Command::new(bin())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let run = somon("run", &file, &out).output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     println!("{stdout}\n{stderr}");
@@ -102,13 +94,7 @@ fn slow_hits_fail_the_p99_claim() {
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(dir.path(), "small", SMALL);
     let out = dir.path().join("run");
-    let run = Command::new(bin())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    let run = somon("run", &file, &out)
         .args(["--defect", "slow-hits"])
         .output()
         .unwrap();
@@ -167,13 +153,7 @@ phase = "long"
 "#,
     );
     let out = dir.path().join("run");
-    let mut child = Command::new(bin())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    let mut child = somon("run", &file, &out)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -231,13 +211,7 @@ phase = "probes"
 "#,
     );
     let out = dir.path().join("run");
-    let run = Command::new(bin())
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+    let run = somon("run", &file, &out)
         .args(["--target", &format!("http://{address}")])
         .output()
         .unwrap();

@@ -13,6 +13,14 @@ pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_somon-verify")
 }
 
+/// `somon-verify SUBCOMMAND FILE --out OUT`, for the caller to add to and
+/// run.
+pub(crate) fn somon(subcommand: &str, file: &Path, out: &Path) -> Command {
+    let mut command = Command::new(bin());
+    command.arg(subcommand).arg(file).arg("--out").arg(out);
+    command
+}
+
 /// Writes `text` to `dir/name` and returns the path.
 pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
