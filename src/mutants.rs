@@ -260,5 +260,15 @@ fn render(map: &TwinMap, rows: &[Row]) -> (String, usize, usize, usize) {
         text,
         "\n{caught} caught, {missed} missed, {false_alarms} false alarm(s) on the sound system"
     );
+    if !map.uncovered.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nNot yet shown to fail ({} claim(s) without a twin, not run here):\n",
+            map.uncovered.len()
+        );
+        for u in &map.uncovered {
+            let _ = writeln!(text, "- {} / {}: {}", u.scenario, u.claim, u.reason);
+        }
+    }
     (text, caught, missed, false_alarms)
 }

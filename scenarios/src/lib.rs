@@ -72,7 +72,7 @@ pub use scenario::{
     CapacitySpec, Claim, CorpusShape, EndpointCheck, Fault, FaultStep, Figure, FigureCheck,
     Journey, Load, Phase, Problem, RegressionSettings, Scenario, ScenarioError, Target,
 };
-pub use twins::{TwinEntry, TwinMap};
+pub use twins::{TwinEntry, TwinMap, Uncovered};
 pub use verdict::{
     judge, samples_needed, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord, Verdict,
 };

@@ -129,3 +129,44 @@ fn the_twin_map_points_at_catalog_claims() {
         assert!(!entry.defects.is_empty(), "{}: no defect", entry.claim);
     }
 }
+
+/// SPEC §8 acceptance, as far as the map goes: every catalog claim and alert
+/// is either mapped to a twin or listed as `[[uncovered]]` with a reason
+/// (never both, never neither), and every SPEC §8 defect is named by at
+/// least one mapped claim. `slow-cached` is the regression gate's twin
+/// (caught in `tests/regression_gate.rs`), not a claim's.
+#[test]
+fn every_claim_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    for (_, scenario) in catalog() {
+        for claim in scenario.claims.iter().chain(&scenario.alerts) {
+            let mapped = map
+                .entries
+                .iter()
+                .any(|e| e.scenario == scenario.name && e.claim == claim.id);
+            let listed = map
+                .uncovered
+                .iter()
+                .any(|u| u.scenario == scenario.name && u.claim == claim.id);
+            assert!(
+                mapped != listed,
+                "{}/{}: mapped to a twin = {mapped}, listed uncovered = {listed}; exactly one must hold",
+                scenario.name,
+                claim.id
+            );
+        }
+    }
+    for defect in somon_system::Defect::ALL {
+        if defect == somon_system::Defect::SlowCached {
+            continue;
+        }
+        assert!(
+            map.entries
+                .iter()
+                .any(|e| e.defects.iter().any(|d| d == defect.name())),
+            "no catalog claim is mapped to the {defect} twin"
+        );
+    }
+}

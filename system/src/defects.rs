@@ -34,7 +34,7 @@ pub enum Defect {
     /// `POST /config` applies each valid-looking field before validating the
     /// whole patch, so a rejected patch is half applied.
     ConfigApplyBeforeValidate,
-    /// Each load leaks 4 KiB.
+    /// Each load leaks 64 KiB (its read buffer is never freed).
     Leak,
     /// SIGTERM exits at once, dropping requests in flight.
     DropInflightOnShutdown,
@@ -43,11 +43,15 @@ pub enum Defect {
     /// Every cache hit takes 20 ms longer (a slower build: the regression
     /// gate's twin, not a claim's).
     SlowCached,
+    /// Applying a config reloads the loaders: for 500 ms after a change,
+    /// loads are refused with 503 (config applied by restarting workers —
+    /// what "zero-downtime configuration updates" rules out).
+    ReloadOnConfig,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 12] = [
+    pub const ALL: [Defect; 13] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -60,6 +64,7 @@ impl Defect {
         Defect::DropInflightOnShutdown,
         Defect::NoSingleFlight,
         Defect::SlowCached,
+        Defect::ReloadOnConfig,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -77,6 +82,7 @@ impl Defect {
             Defect::DropInflightOnShutdown => "drop-inflight-on-shutdown",
             Defect::NoSingleFlight => "no-single-flight",
             Defect::SlowCached => "slow-cached",
+            Defect::ReloadOnConfig => "reload-on-config",
         }
     }
 

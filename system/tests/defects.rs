@@ -148,6 +148,27 @@ async fn config_apply_before_validate_half_applies_a_refused_patch() {
     }
 }
 
+/// The gap is 500 ms and the load follows the patch at once (in process,
+/// no network): only a box stalled for half a second could miss it.
+#[tokio::test]
+async fn reload_on_config_refuses_loads_right_after_a_config_change() {
+    for defect in [None, Some(Defect::ReloadOnConfig)] {
+        let tree = modules(1);
+        let state = state(&tree, Config::default(), defect);
+        assert_eq!(get(&state, "/modules/load?path=m0.som").await.status, 200);
+        let patched = post(&state, "/config", r#"{"maxCacheSize": 2000}"#).await;
+        assert_eq!(patched.status, 200, "{}", patched.text);
+        let reply = get(&state, "/modules/load?path=m0.som").await;
+        if defect.is_none() {
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        } else {
+            assert_eq!(reply.status, 503, "{}", reply.text);
+            assert_eq!(reply.body["error"]["code"], "RELOADING");
+            assert!(reply.headers.contains_key("retry-after"));
+        }
+    }
+}
+
 #[test]
 fn no_single_flight_compiles_a_module_once_per_concurrent_miss() {
     let tree = Tree::new();

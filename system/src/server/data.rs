@@ -82,6 +82,16 @@ async fn load(
     path: String,
     started: Instant,
 ) -> Result<Json<LoadResponse>, ApiError> {
+    if let Some(left) = state.reloading(started) {
+        // Defect twin `reload-on-config`: the workers are restarting.
+        let refused = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "RELOADING",
+            "the service is reloading its configuration",
+        )
+        .retry_after(left);
+        return Err(record(&state, Op::Load, started, refused));
+    }
     // Defect twin `global-lock`: every load waits for every other one.
     let _serialised = if state.defects.has(Defect::GlobalLock) {
         Some(state.global_lock.lock().await)
@@ -89,8 +99,10 @@ async fn load(
         None
     };
     if state.defects.has(Defect::Leak) {
-        // Defect twin `leak`: 4 KiB per load, written so the pages are real.
-        let leaked = vec![0xA5u8; 4096].into_boxed_slice();
+        // Defect twin `leak`: each load keeps its 64 KiB read buffer alive
+        // (a request log that never drops them), written so the pages are
+        // real resident memory, not a reservation.
+        let leaked = vec![0xA5u8; 64 << 10].into_boxed_slice();
         state
             .leaked
             .lock()

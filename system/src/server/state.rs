@@ -43,11 +43,17 @@ pub struct Shared {
     pub defects: Defects,
     /// Defect twin `global-lock`: held across every load.
     pub(super) global_lock: tokio::sync::Mutex<()>,
-    /// Defect twin `leak`: grows by 4 KiB per load, never shrinks.
+    /// Defect twin `leak`: grows by 64 KiB per load, never shrinks.
     pub(super) leaked: Mutex<Vec<Box<[u8]>>>,
     /// Defect twin `slow-hits`: counts cache hits to slow every 100th.
     pub(super) hit_count: AtomicU64,
+    /// Defect twin `reload-on-config`: loads are refused until this instant.
+    pub(super) reloading_until: Mutex<Option<Instant>>,
 }
+
+/// Defect twin `reload-on-config`: how long loads are refused after a
+/// config is applied (a worker restart on a small service).
+const RELOAD_GAP: Duration = Duration::from_millis(500);
 
 impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -119,6 +125,7 @@ impl AppState {
             global_lock: tokio::sync::Mutex::new(()),
             leaked: Mutex::new(Vec::new()),
             hit_count: AtomicU64::new(0),
+            reloading_until: Mutex::new(None),
         })))
     }
 
@@ -206,9 +213,25 @@ impl AppState {
                 hook(new.log_level);
             }
         }
+        if self.defects.has(Defect::ReloadOnConfig) {
+            *self
+                .reloading_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(now + RELOAD_GAP);
+        }
         let new = Arc::new(new);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&new);
         Ok(new)
+    }
+
+    /// Defect twin `reload-on-config`: whether loads are refused now, and
+    /// for how much longer.
+    pub(super) fn reloading(&self, now: Instant) -> Option<Duration> {
+        let until = (*self
+            .reloading_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))?;
+        (now < until).then(|| until - now)
     }
 
     /// The admin token, if one is configured.
