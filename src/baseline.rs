@@ -95,16 +95,20 @@ pub(crate) fn gate(suite: &Path, flags: &RunFlags, location: &Path) -> u8 {
     }
     let where_ = location.display().to_string();
     let amend = |scenario: &Scenario, report: &mut RunReport, dir: &Path| -> anyhow::Result<()> {
+        let write = |report: &RunReport| {
+            somon_reports::write_run_dir(dir, report)
+                .map(drop)
+                .with_context(|| format!("writing the run directory {}", dir.display()))
+        };
         // A run that ended early compares nothing: its exit code says so.
         if !report.status.is_complete() {
-            return Ok(());
+            return write(report);
         }
         let current = condense(report).map_err(anyhow::Error::msg)?;
         let comparisons = compare(&baseline, &current, &scenario.regression);
         let found = verdicts(&comparisons, report);
         report.verdicts.extend(found);
-        somon_reports::write_run_dir(dir, report)
-            .with_context(|| format!("rewriting the run directory {}", dir.display()))?;
+        write(report)?;
         somon_reports::write_regression(dir, &where_, &baseline, &comparisons)
             .with_context(|| format!("writing the regression section into {}", dir.display()))?;
         Ok(())

@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use somon_loadgen::RunControl;
 use somon_scenarios::{execute, exit, RunError, RunOptions, RunReport, Scenario, SpawnCommand};
 
-/// Work done on a finished run after its directory is written and before
-/// its verdicts are printed (`gate --baseline` adds the regression
-/// comparison); it may change the report, and rewrites what it changes.
+/// Work done on a finished run before its verdicts are printed (`gate
+/// --baseline` adds the regression comparison): it may change the report
+/// and must write the run directory (the path it is given) itself.
 pub(crate) type Amend<'a> = &'a dyn Fn(&Scenario, &mut RunReport, &Path) -> anyhow::Result<()>;
 
 /// Flags shared by `run` and `gate`.
@@ -149,10 +149,14 @@ async fn run_async(
             .unwrap_or_default();
         PathBuf::from("reports/out").join(format!("{stamp}-{}{shard}", scenario.name))
     });
-    somon_reports::write_run_dir(&dir, &report)
-        .with_context(|| format!("writing the run directory {}", dir.display()))?;
-    if let Some(amend) = amend {
-        amend(scenario, &mut report, &dir)?;
+    // An amended run is written once, by its amendment, with the verdicts
+    // it adds.
+    match amend {
+        Some(amend) => amend(scenario, &mut report, &dir)?,
+        None => {
+            somon_reports::write_run_dir(&dir, &report)
+                .with_context(|| format!("writing the run directory {}", dir.display()))?;
+        }
     }
     if flags.json {
         let verdicts = std::fs::read_to_string(dir.join("verdicts.json"))
