@@ -59,13 +59,22 @@ impl Capacity<'_> {
             KNEE.stroke_width(2),
         ))?;
         if labelled {
-            chart.draw_series([Text::new(
-                label,
-                (x, y_high * 0.97),
-                style::label()
-                    .color(&KNEE)
-                    .pos(Pos::new(HPos::Left, VPos::Top)),
-            )])?;
+            // Half-way up, clear of the legend in the upper right, and on
+            // the side of the line with room for the text.
+            let (x_low, x_high) = self.x_range();
+            let (gap, side) = if x > (x_low + x_high) / 2.0 {
+                (-6, HPos::Right)
+            } else {
+                (6, HPos::Left)
+            };
+            chart.draw_series([EmptyElement::at((x, y_high * 0.55))
+                + Text::new(
+                    label,
+                    (gap, 0),
+                    style::label()
+                        .color(&KNEE)
+                        .pos(Pos::new(side, VPos::Center)),
+                )])?;
         }
         Ok(())
     }
