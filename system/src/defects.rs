@@ -47,11 +47,14 @@ pub enum Defect {
     /// loads are refused with 503 (config applied by restarting workers —
     /// what "zero-downtime configuration updates" rules out).
     ReloadOnConfig,
+    /// Every health, metrics and status request builds a new snapshot of
+    /// the whole host instead of reusing the 500 ms process sample.
+    HeavyHealth,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 13] = [
+    pub const ALL: [Defect; 14] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -65,6 +68,7 @@ impl Defect {
         Defect::NoSingleFlight,
         Defect::SlowCached,
         Defect::ReloadOnConfig,
+        Defect::HeavyHealth,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -83,6 +87,7 @@ impl Defect {
             Defect::NoSingleFlight => "no-single-flight",
             Defect::SlowCached => "slow-cached",
             Defect::ReloadOnConfig => "reload-on-config",
+            Defect::HeavyHealth => "heavy-health",
         }
     }
 

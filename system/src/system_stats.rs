@@ -45,6 +45,8 @@ pub struct SystemSampler {
     pid: Option<Pid>,
     /// Cores this process may use (respects cgroup CPU quotas and affinity).
     cores: f64,
+    /// Defect twin `heavy-health`: build a whole new snapshot per call.
+    rebuild_each_call: bool,
 }
 
 struct State {
@@ -69,12 +71,31 @@ impl SystemSampler {
             }),
             pid: sysinfo::get_current_pid().ok(),
             cores: cores as f64,
+            rebuild_each_call: false,
+        }
+    }
+
+    /// Defect twin `heavy-health` (SPEC §8 style): a sampler that builds a
+    /// new snapshot of the whole host (every process, all memory figures)
+    /// on each call and reuses nothing — the pattern sysinfo's own docs
+    /// warn against, and a classic cause of slow health checks. Its CPU
+    /// figure is always 0 (one refresh cannot measure CPU).
+    pub fn rebuilding_each_call() -> SystemSampler {
+        SystemSampler {
+            rebuild_each_call: true,
+            ..SystemSampler::new()
         }
     }
 
     /// The latest sample, refreshed when the cached one is 500 ms older
     /// than `now` (or `now` is earlier than it, as with a reset clock).
     pub fn sample(&self, now: Instant) -> SystemMetrics {
+        if self.rebuild_each_call {
+            return match (System::new_all(), self.pid) {
+                (Ok(mut system), Some(pid)) => self.refresh(&mut system, pid),
+                _ => SystemMetrics::default(),
+            };
+        }
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((at, sample)) = state.last {
             let age = now.checked_duration_since(at);

@@ -111,7 +111,11 @@ impl AppState {
             loader: Loader::new(resolver, cache),
             metrics: Metrics::new(now),
             externals,
-            system: SystemSampler::new(),
+            system: if defects.has(Defect::HeavyHealth) {
+                SystemSampler::rebuilding_each_call()
+            } else {
+                SystemSampler::new()
+            },
             config: RwLock::new(Arc::new(config.clone())),
             config_writer: Mutex::new(()),
             admin_token: startup.admin_token.clone(),
