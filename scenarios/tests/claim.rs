@@ -62,6 +62,13 @@ fn every_form_of_the_spec_parses() {
             None,
         ),
         (
+            "compilations_per_module <= 1",
+            Metric::CompilationsPerModule,
+            Cmp::Le,
+            Threshold::Number(1.0),
+            None,
+        ),
+        (
             "p99(load_cached) > 1000ms for 2m",
             Metric::Latency {
                 quantile: 0.99,
@@ -154,6 +161,11 @@ fn errors_point_at_the_column_and_say_what_was_expected() {
         ("cache_hit_rate > 0.8 for", 25, "expected a window"),
         ("cache_hit_rate > 0.8 for 0s", 26, "expected a window"),
         ("bytes_per_cached_module < 50ms", 27, "expected a size"),
+        (
+            "compilations_per_module <= 1%",
+            28,
+            "expected a plain number",
+        ),
         (
             "recovery_time(lodash) < 30s",
             15,

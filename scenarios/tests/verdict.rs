@@ -197,6 +197,78 @@ fn server_side_figures_come_from_the_samples() {
     assert_eq!(v.outcome, Outcome::Pass);
 }
 
+/// A `/metrics` sample with the cache counters `compilations_per_module`
+/// reads.
+fn compiled(at_ms: u64, compilations: u64, size: u64, evictions: u64) -> Sample {
+    Sample {
+        at: Duration::from_millis(at_ms),
+        endpoint: "/metrics".into(),
+        body: json!({ "moduleCompilations": compilations, "cacheSize": size,
+                      "cacheEvictions": evictions }),
+    }
+}
+
+#[test]
+fn compilations_per_module_counts_duplicate_compiles_between_the_first_and_last_sample() {
+    let judged = |samples: Vec<Sample>| {
+        judge(
+            &claim("compilations_per_module <= 1"),
+            &record(phase("x", &[], 0, &[], samples)),
+        )
+    };
+    // Sound: 20 compiled, 20 entered (a cache that was not empty before).
+    let v = judged(vec![compiled(0, 5, 5, 0), compiled(500, 25, 25, 0)]);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(1.0)), "{v:?}");
+    assert_eq!(v.samples, 20);
+    // Concurrent misses each compiling: 57 compilations for 20 modules.
+    let v = judged(vec![
+        compiled(0, 0, 0, 0),
+        compiled(250, 30, 9, 0),
+        compiled(500, 57, 20, 0),
+    ]);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert_eq!(v.measured, Some(57.0 / 20.0));
+    assert!(
+        v.evidence.contains("57 compilations for 20 modules"),
+        "{v:?}"
+    );
+    // Evicted entries entered the cache too: 30 compiled, size +20, 10 evicted.
+    let v = judged(vec![compiled(0, 0, 0, 0), compiled(500, 30, 20, 10)]);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(1.0)), "{v:?}");
+    assert!(v.evidence.contains("10 of them evicted"), "{v:?}");
+    // The Prometheus text of a target scraped as text.
+    let text = |at_ms: u64, compilations: u64, size: u64| Sample {
+        at: Duration::from_millis(at_ms),
+        endpoint: "/metrics".into(),
+        body: json!(format!(
+            "somon_module_compilations_total {compilations}\nsomon_cache_size {size}\n"
+        )),
+    };
+    let v = judged(vec![text(0, 0, 0), text(500, 24, 12)]);
+    assert_eq!((v.outcome, v.measured), (Outcome::Fail, Some(2.0)), "{v:?}");
+}
+
+#[test]
+fn compilations_per_module_is_unknown_without_counters_or_new_modules() {
+    let judged = |samples: Vec<Sample>| {
+        judge(
+            &claim("compilations_per_module <= 1"),
+            &record(phase("x", &[], 0, &[], samples)),
+        )
+    };
+    let v = judged(vec![]);
+    assert_eq!(v.outcome, Outcome::Unknown);
+    assert!(v.evidence.contains("no /metrics samples"), "{v:?}");
+    // A target that does not count its compilations.
+    let v = judged(vec![metrics(0, 1, 1, 1, 1), metrics(500, 2, 2, 2, 2)]);
+    assert_eq!(v.outcome, Outcome::Unknown);
+    assert!(v.evidence.contains("none of 2 /metrics samples"), "{v:?}");
+    // Everything was cached already: nothing to divide by.
+    let v = judged(vec![compiled(0, 20, 20, 0), compiled(500, 20, 20, 0)]);
+    assert_eq!(v.outcome, Outcome::Unknown);
+    assert!(v.evidence.contains("no module entered the cache"), "{v:?}");
+}
+
 fn breaker(at_ms: u64, state: &str) -> Sample {
     Sample {
         at: Duration::from_millis(at_ms),

@@ -94,6 +94,14 @@ pub struct CacheStats {
     pub misses: u64,
     /// Entries removed to respect the limits (explicit removals excluded).
     pub evictions: u64,
+    /// Loads that produced a module: each time a module's source was
+    /// compiled for the cache (a miss's load, a recompile after an edit or
+    /// an invalidation, and — with the `no-single-flight` defect twin —
+    /// every duplicate load of a concurrent miss). A failed load is not
+    /// counted. Read together with `size` (same lock), so with no eviction,
+    /// removal or oversized module, `compilations - size` stays constant
+    /// while modules enter the cache once each.
+    pub compilations: u64,
     /// `hits / (hits + misses)`, in `[0, 1]`; 0 before any counted lookup.
     pub hit_rate: f64,
     /// Up to ten cached modules with the most counted hits (since they were
@@ -230,6 +238,9 @@ pub struct ModuleCache {
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
+    /// Modules compiled for the cache; bumped under the book lock by
+    /// `insert` so a stats snapshot sees it and `size` move together.
+    compilations: AtomicU64,
     defects: Defects,
 }
 
@@ -260,6 +271,7 @@ impl ModuleCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
+            compilations: AtomicU64::new(0),
             defects: Defects::NONE,
         }
     }
@@ -453,9 +465,18 @@ impl ModuleCache {
 
     /// A snapshot of sizes, limits and counters.
     pub fn stats(&self) -> CacheStats {
-        let (size, memory_usage, limits) = {
+        // The counters that move with the set of entries (compilations on
+        // insert, evictions in `enforce`) change only under the book lock:
+        // read under it too, so size, compilations and evictions agree.
+        let (size, memory_usage, limits, compilations, evictions) = {
             let book = lock(&self.book);
-            (book.len, book.memory, book.limits)
+            (
+                book.len,
+                book.memory,
+                book.limits,
+                self.compilations.load(Ordering::Relaxed),
+                self.evictions.load(Ordering::Relaxed),
+            )
         };
         let hits = self.hits.load(Ordering::Relaxed);
         let misses = self.misses.load(Ordering::Relaxed);
@@ -483,10 +504,18 @@ impl ModuleCache {
             max_memory: limits.max_bytes,
             hits,
             misses,
-            evictions: self.evictions.load(Ordering::Relaxed),
+            evictions,
+            compilations,
             hit_rate,
             most_accessed,
         }
+    }
+
+    /// How many modules were compiled for the cache since it was created
+    /// (see [`CacheStats::compilations`]). Single-flight (SPEC §2.2) makes
+    /// it grow by one however many callers miss the same id at once.
+    pub fn compilations(&self) -> u64 {
+        self.compilations.load(Ordering::Relaxed)
     }
 
     /// Entries held.
@@ -627,7 +656,7 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc;
+    use std::sync::{mpsc, Barrier};
     use std::thread;
 
     use super::*;
@@ -873,6 +902,58 @@ mod tests {
         cache.check_invariants();
         let stats = cache.stats();
         assert!(stats.hits + stats.misses > 0);
+    }
+
+    /// SPEC §2.2 single-flight, counted: N callers missing one id at once
+    /// compile it once; the `no-single-flight` twin compiles it N times.
+    /// Barriers, not sleeps: the twin's loads wait until all N are inside
+    /// `load` at the same time (a real overlap), the sound leader until the
+    /// other N − 1 are parked on its flight.
+    #[test]
+    fn concurrent_misses_compile_once_and_the_twin_once_per_caller() {
+        const THREADS: usize = 16;
+        for twin in [false, true] {
+            let defects = if twin {
+                Defects::NONE.with(Defect::NoSingleFlight)
+            } else {
+                Defects::NONE
+            };
+            let cache = cache(CacheLimits::default()).with_defects(defects);
+            let id = ModuleId::new("hot.som");
+            let start = Barrier::new(THREADS);
+            let inside = Barrier::new(THREADS);
+            thread::scope(|s| {
+                for _ in 0..THREADS {
+                    s.spawn(|| {
+                        start.wait();
+                        let lookup = cache.get_or_load(&id, Instant::now(), true, || {
+                            if twin {
+                                inside.wait();
+                            } else {
+                                while cache.waiting("hot.som") < THREADS - 1 {
+                                    thread::yield_now();
+                                }
+                            }
+                            Ok(module("hot.som", 10, &[]))
+                        });
+                        assert!(!lookup.unwrap().hit);
+                    });
+                }
+            });
+            let expected = if twin { THREADS as u64 } else { 1 };
+            assert_eq!(cache.compilations(), expected, "twin: {twin}");
+            let stats = cache.stats();
+            assert_eq!((stats.compilations, stats.size), (expected, 1));
+            assert_eq!(stats.misses, THREADS as u64);
+            cache.check_invariants();
+
+            // A hit compiles nothing; a reload after invalidation does.
+            assert!(load(&cache, "hot.som", &[], Instant::now()).hit);
+            assert_eq!(cache.compilations(), expected);
+            cache.invalidate("hot.som");
+            assert!(!load(&cache, "hot.som", &[], Instant::now()).hit);
+            assert_eq!(cache.compilations(), expected + 1);
+        }
     }
 
     #[test]

@@ -199,7 +199,7 @@ fn circuit_breakers(report: &MetricsReport) -> (CheckStatus, String) {
 ///
 /// let start = Instant::now();
 /// let cache = CacheStats { size: 0, max_size: 10, memory_usage: 0, max_memory: 1024,
-///     hits: 0, misses: 0, evictions: 0, hit_rate: 0.0, most_accessed: vec![] };
+///     hits: 0, misses: 0, evictions: 0, compilations: 0, hit_rate: 0.0, most_accessed: vec![] };
 /// let system = SystemMetrics { memory_usage: 90.0, ..SystemMetrics::default() };
 /// let report = MetricsReport::build(&Metrics::new(start), &cache, vec![], 0, system, start);
 ///

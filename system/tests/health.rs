@@ -18,6 +18,7 @@ fn cache(size: usize, memory_usage: u64) -> CacheStats {
         hits: 0,
         misses: 0,
         evictions: 0,
+        compilations: 0,
         hit_rate: 0.0,
         most_accessed: vec![],
     }

@@ -31,6 +31,7 @@ fn cache_stats() -> CacheStats {
         hits: 80,
         misses: 20,
         evictions: 5,
+        compilations: 45,
         hit_rate: 0.8,
         most_accessed: vec![],
     }
@@ -313,7 +314,7 @@ fn prometheus_values_equal_the_report() {
     let text = report.prometheus(&metrics.histogram(Op::Load));
     let parsed = scrape(&text);
 
-    let expected: [(&str, f64); 19] = [
+    let expected: [(&str, f64); 20] = [
         ("somon_loads_total", report.total_loads as f64),
         ("somon_load_errors_total", report.load_errors as f64),
         ("somon_compile_errors_total", 1.0),
@@ -322,6 +323,7 @@ fn prometheus_values_equal_the_report() {
         ("somon_cache_misses_total", 20.0),
         ("somon_cache_evictions_total", 5.0),
         ("somon_circuit_breaker_trips_total", 7.0),
+        ("somon_module_compilations_total", 45.0),
         ("somon_load_latency_p99", report.load_latency.p99),
         ("somon_cache_hit_rate", 0.8),
         ("somon_load_errors_rate", report.error_rate),
@@ -341,7 +343,7 @@ fn prometheus_values_equal_the_report() {
     assert_eq!(report.load_errors, 10);
     assert!(report.load_latency.p99 > 100.0, "p99 is in ms");
 
-    for (name, _) in &expected[..8] {
+    for (name, _) in &expected[..9] {
         assert!(text.contains(&format!("# TYPE {name} counter\n")), "{name}");
     }
     assert!(text.contains("# TYPE somon_load_duration_seconds histogram\n"));
@@ -459,6 +461,7 @@ fn report_json_has_the_runbook_paths() {
     assert_eq!(json["circuitBreakers"]["left-pad"]["state"], "open");
     assert_eq!(json["circuitBreakerTrips"], 7);
     assert_eq!(json["cacheMemoryLimit"], 10_000);
+    assert_eq!(json["moduleCompilations"], 45);
     assert_eq!(json["uptime"], 42.0);
 }
 

@@ -63,6 +63,8 @@ async fn counters_are_exact_after_a_scripted_mix() {
     assert_eq!(metrics["cacheHits"], HITS);
     assert_eq!(metrics["cacheMisses"], MISSES);
     assert_eq!(metrics["loadErrors"], k);
+    // Each module compiled once; the failed parse of bad.som is not one.
+    assert_eq!(metrics["moduleCompilations"], MISSES);
     let rate = metrics["cacheHitRate"].as_f64().unwrap();
     assert!(
         (rate - HITS as f64 / (HITS + MISSES) as f64).abs() < 1e-12,
@@ -92,6 +94,7 @@ async fn counters_are_exact_after_a_scripted_mix() {
     assert_eq!(values["somon_cache_hits_total"], HITS as f64);
     assert_eq!(values["somon_cache_misses_total"], MISSES as f64);
     assert_eq!(values["somon_load_errors_total"], k as f64);
+    assert_eq!(values["somon_module_compilations_total"], MISSES as f64);
     assert!((values["somon_cache_hit_rate"] - rate).abs() < 1e-9);
     assert!((values["somon_load_errors_rate"] - error_rate).abs() < 1e-9);
     for gauge in [

@@ -66,6 +66,12 @@ pub enum Metric {
     },
     /// Resident memory growth per module added to the cache.
     BytesPerCachedModule,
+    /// Modules the target compiled for its cache per module that entered
+    /// it, between the phase's first and last `/metrics` sample
+    /// (Δ`moduleCompilations` ÷ Δ`cacheSize`): 1 when every module is
+    /// compiled once (single-flight, SPEC §2.2), more when concurrent
+    /// misses of one module each compile it.
+    CompilationsPerModule,
     /// The target's memory use as a share of its limit (from its `/metrics`).
     MemoryUsage,
     /// The target's CPU use as a share of its cores (from its `/metrics`).
@@ -245,6 +251,7 @@ impl fmt::Display for Metric {
             Metric::RecoveryTime { dependency } => write!(f, "recovery_time({dependency})"),
             Metric::TimeToOpen { dependency } => write!(f, "time_to_open({dependency})"),
             Metric::BytesPerCachedModule => f.write_str("bytes_per_cached_module"),
+            Metric::CompilationsPerModule => f.write_str("compilations_per_module"),
             Metric::MemoryUsage => f.write_str("memory_usage"),
             Metric::CpuUsage => f.write_str("cpu_usage"),
             Metric::MemoryGrowth => f.write_str("memory_growth"),

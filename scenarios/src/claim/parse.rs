@@ -9,7 +9,8 @@ use super::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 /// The metrics a claim may name, for error messages.
 const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey)], \
 rps[(journey)], cache_hit_rate, availability, recovery_time(dep), time_to_open(dep), \
-bytes_per_cached_module, memory_usage, memory_growth, cpu_usage, freshness, config_atomicity, hit_rate_accuracy, \
+bytes_per_cached_module, compilations_per_module, memory_usage, memory_growth, cpu_usage, \
+freshness, config_atomicity, hit_rate_accuracy, \
 check(name), metric(series)";
 
 /// What kind of threshold a metric is compared with.
@@ -167,6 +168,7 @@ impl Parser {
             "cache_hit_rate" => (Metric::CacheHitRate, Kind::Ratio),
             "availability" => (Metric::Availability, Kind::Ratio),
             "bytes_per_cached_module" => (Metric::BytesPerCachedModule, Kind::Bytes),
+            "compilations_per_module" => (Metric::CompilationsPerModule, Kind::Number),
             "memory_usage" => (Metric::MemoryUsage, Kind::Ratio),
             "memory_growth" => (Metric::MemoryGrowth, Kind::Bytes),
             "freshness" => (Metric::Freshness, Kind::Ratio),

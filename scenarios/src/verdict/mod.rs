@@ -9,6 +9,7 @@ use somon_loadgen::{Key, RunOutput, Sample};
 
 use crate::{Claim, Cmp, Dependency, Expectation, Metric};
 
+mod compilations;
 mod series;
 mod window;
 
@@ -341,6 +342,7 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
                 ),
             }
         }
+        Metric::CompilationsPerModule => compilations::per_module(phases),
         Metric::MemoryGrowth => {
             let rss: Vec<f64> = samples(phases, "/metrics")
                 .filter_map(|(_, b)| b["systemMetrics"]["rssBytes"].as_f64())

@@ -56,6 +56,9 @@ impl ModuleCache {
         let module = Arc::new(module);
         let bytes = module.memory_bytes();
         let mut book = lock(&self.book);
+        // Every insert is a module just compiled by a load (kept or not);
+        // counted under the book lock, like `len`, for consistent stats.
+        self.compilations.fetch_add(1, Ordering::Relaxed);
         self.remove_locked(&mut book, id.as_str());
         if book.limits.max_entries == 0 || bytes > book.limits.max_bytes {
             return module;

@@ -117,6 +117,11 @@ impl MetricsReport {
             self.cache_evictions,
         );
         out.counter(
+            "somon_module_compilations_total",
+            "Modules compiled for the cache (single-flight: once per module however many requests miss it at once).",
+            self.module_compilations,
+        );
+        out.counter(
             "somon_circuit_breaker_trips_total",
             "Times any circuit breaker opened.",
             self.circuit_breaker_trips,

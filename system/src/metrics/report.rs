@@ -54,6 +54,10 @@ pub struct MetricsReport {
     pub cache_memory_limit: u64,
     /// Entries evicted to respect the limits.
     pub cache_evictions: u64,
+    /// Modules compiled for the cache ([`CacheStats::compilations`]):
+    /// with single-flight (SPEC §2.2), one per module that entered the
+    /// cache, however many requests missed it at once.
+    pub module_compilations: u64,
     /// Every breaker, by name.
     pub circuit_breakers: BTreeMap<String, BreakerStatus>,
     /// Times any breaker opened since start.
@@ -83,7 +87,7 @@ impl MetricsReport {
     /// let metrics = Metrics::new(start);
     /// metrics.record(Op::Load, Outcome::Error, Duration::from_millis(2), start);
     /// let cache = CacheStats { size: 0, max_size: 10, memory_usage: 0, max_memory: 1024,
-    ///     hits: 3, misses: 1, evictions: 0, hit_rate: 0.75, most_accessed: vec![] };
+    ///     hits: 3, misses: 1, evictions: 0, compilations: 1, hit_rate: 0.75, most_accessed: vec![] };
     /// let report = MetricsReport::build(&metrics, &cache, vec![], 0, SystemMetrics::default(), start);
     /// assert_eq!(report.error_rate, 1.0);
     /// assert_eq!(serde_json::to_value(&report).unwrap()["cacheHitRate"], 0.75);
@@ -120,6 +124,7 @@ impl MetricsReport {
             cache_memory_usage: cache.memory_usage,
             cache_memory_limit: cache.max_memory,
             cache_evictions: cache.evictions,
+            module_compilations: cache.compilations,
             circuit_breakers: breakers
                 .into_iter()
                 .map(|status| (status.name.clone(), status))
