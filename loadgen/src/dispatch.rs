@@ -381,3 +381,125 @@ async fn worker(dispatch: Arc<Dispatch>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A dispatch over 1 000/s (one request per ms) whose workers are never
+    /// run: the tests advance the cursor by hand at chosen times.
+    fn dispatch(cap: u64, max_requests: u64, runtime: &tokio::runtime::Runtime) -> Arc<Dispatch> {
+        let setup = Setup {
+            schedule: ArrivalSchedule::constant(1000.0, Duration::from_secs(1)).unwrap(),
+            stop: StopCondition::new(Duration::from_secs(10), max_requests).unwrap(),
+            max_in_flight: cap,
+            recorder: Recorder::new(),
+            client: Arc::new(
+                HttpClient::new("http://127.0.0.1:9", Duration::from_secs(1)).unwrap(),
+            ),
+            phase: "main".into(),
+            runtime: runtime.handle().clone(),
+        };
+        Dispatch::new(setup, Box::new(Request::get("t", "/")))
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    fn at(d: &Dispatch, micros: u64) -> Instant {
+        d.start + Duration::from_micros(micros)
+    }
+
+    #[test]
+    fn a_worker_takes_the_oldest_due_and_the_cap_drops_the_rest() {
+        let rt = runtime();
+        let d = dispatch(2, 5, &rt);
+        let first = d.advance(at(&d, 500), true).expect("request 0 is due");
+        assert_eq!(first.intended, d.start);
+        assert_eq!(d.next_due.load(Ordering::Acquire), 1_000_000);
+        // Nothing due yet: nothing decided.
+        assert!(d.advance(at(&d, 900), true).is_none());
+        // Requests 1, 2 and 3 are due: 1 takes the last place under the
+        // cap, 2 and 3 are dropped, never delayed.
+        let second = d.advance(at(&d, 3_500), true).expect("request 1");
+        assert_eq!(second.intended, at(&d, 1_000));
+        assert_eq!(d.recorder.in_flight_now(), 2);
+        {
+            let c = lock(&d.cursor);
+            assert_eq!((c.intended, c.sent), (4, 2));
+        }
+        assert!(d.queue.pop().is_none());
+        drop((first, second));
+        // Request 4 is the last one the ceiling allows; the schedule ends
+        // at the offset of the next.
+        let last = d.advance(at(&d, 9_000), true).expect("request 4");
+        assert_eq!(last.intended, at(&d, 4_000));
+        assert_eq!(d.next_due.load(Ordering::Acquire), ENDED);
+        assert!(d.advance(at(&d, 20_000), true).is_none());
+        let c = lock(&d.cursor);
+        assert_eq!((c.intended, c.sent), (5, 3));
+        assert_eq!(c.window, Some(Duration::from_millis(5)));
+        assert_eq!(d.recorder.finish().dropped, 2);
+    }
+
+    #[test]
+    fn the_pacer_queues_what_is_due_and_a_cancel_ends_the_schedule() {
+        let rt = runtime();
+        let d = dispatch(10, 100, &rt);
+        assert!(d.advance(at(&d, 2_500), false).is_none());
+        let queued: Vec<_> = std::iter::from_fn(|| d.queue.pop()).collect();
+        assert_eq!(queued.len(), 3, "requests 0, 1 and 2, queued in order");
+        assert!(queued.windows(2).all(|w| w[0].intended < w[1].intended));
+        // A worker was started per queued job (none was idle).
+        assert_eq!(d.workers.load(Ordering::Acquire), 3);
+        d.cancel(at(&d, 2_700));
+        assert_eq!(d.next_due.load(Ordering::Acquire), ENDED);
+        assert!(d.advance(at(&d, 50_000), true).is_none());
+        assert_eq!(lock(&d.cursor).window, Some(Duration::from_micros(2_700)));
+    }
+
+    proptest! {
+        /// Whoever advances the cursor, and whenever: every request is
+        /// decided once, in order, never before its time, and never more
+        /// than the cap are in flight.
+        #[test]
+        fn every_due_request_is_decided_once_within_the_cap(
+            steps in prop::collection::vec((0u64..4_000, any::<bool>(), 0usize..4), 1..60),
+            cap in 1u64..6,
+        ) {
+            let rt = runtime();
+            let d = dispatch(cap, 1_000, &rt);
+            let mut now = 0;
+            let mut held: Vec<Job> = Vec::new();
+            let mut last_intended = None;
+            for (gap, take, finish) in steps {
+                now += gap;
+                let mine = d.advance(at(&d, now), take);
+                prop_assert!(take || mine.is_none());
+                // The caller's own request is the oldest decided; the
+                // queued ones follow in order.
+                let decided: Vec<Job> = mine.into_iter().chain(std::iter::from_fn(|| d.queue.pop())).collect();
+                for job in &decided {
+                    prop_assert!(job.intended <= at(&d, now));
+                    prop_assert!(last_intended.is_none_or(|l| l < job.intended));
+                    last_intended = Some(job.intended);
+                }
+                held.extend(decided);
+                prop_assert!(d.recorder.in_flight_now() <= cap);
+                prop_assert_eq!(d.recorder.in_flight_now(), held.len() as u64);
+                // Finish the oldest (any order would do).
+                held.drain(..finish.min(held.len()));
+            }
+            let c = lock(&d.cursor);
+            let due = now / 1_000 + 1;
+            prop_assert_eq!(c.intended, due.min(1_000));
+            drop(c);
+            let sent = lock(&d.cursor).sent;
+            prop_assert_eq!(d.recorder.finish().dropped + sent, due.min(1_000));
+        }
+    }
+}
