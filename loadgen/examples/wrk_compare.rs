@@ -93,13 +93,15 @@ fn main() {
     println!(
         "--- somon-loadgen open model at {rate:.0}/s for {seconds} s, at most {max_in_flight} in flight ---\n\
          completed {} in {:?} = {ours:.0} req/s; dropped at the cap {}; errors {}; \
-         p50 {:?} p99 {:?} (from intended send times); {:?}",
+         p50 {:?} p99 {:?} (from intended send times); send lag p50 {:?} p99 {:?}; {:?}",
         run.requests,
         run.elapsed,
         run.self_check.dropped,
         run.errors.total(),
         all.p50,
         all.p99,
+        run.self_check.send_lag.p50,
+        run.self_check.send_lag.p99,
         run.validity
     );
     match wrk {

@@ -49,6 +49,7 @@ pub use summary::Summary;
 mod client;
 mod closed;
 mod control;
+mod dispatch;
 mod error;
 pub mod interval_log;
 mod journeys;

@@ -50,7 +50,8 @@ impl Request {
 }
 
 /// Supplies the open model's requests, one per arrival. Called from the
-/// pacer thread, so it must be quick (no I/O).
+/// pacer thread or a connection worker, under the lock of the schedule's
+/// cursor, so it must be quick (no I/O).
 ///
 /// Any `FnMut() -> Request + Send` is a source; so is a [`Request`]
 /// (sent again and again).

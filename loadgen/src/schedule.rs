@@ -116,21 +116,31 @@ impl ArrivalSchedule {
 
     /// When request `n` (0-based) is due, or `None` past the end.
     pub fn send_offset(&self, n: u64) -> Option<Duration> {
-        let mut pacer = self.pacer();
-        pacer.next = n;
-        pacer.next()
+        let mut position = Position {
+            next: n,
+            ..Position::default()
+        };
+        position.advance(self)
     }
 
     /// The intended send offsets of every request, in order.
     pub fn pacer(&self) -> Pacer<'_> {
         Pacer {
             schedule: self,
-            next: 0,
-            step: 0,
-            step_start: 0.0,
-            due_before_step: 0.0,
+            position: Position::default(),
         }
     }
+}
+
+/// Where a walk over a schedule's send offsets is, kept apart from the
+/// schedule so that an owner of both (the open model's shared cursor) can
+/// advance it without borrowing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Position {
+    next: u64,
+    step: usize,
+    step_start: f64,
+    due_before_step: f64,
 }
 
 /// Iterator over intended send offsets (see [`ArrivalSchedule::pacer`]).
@@ -139,22 +149,27 @@ impl ArrivalSchedule {
 #[derive(Clone, Debug)]
 pub struct Pacer<'a> {
     schedule: &'a ArrivalSchedule,
-    next: u64,
-    step: usize,
-    step_start: f64,
-    due_before_step: f64,
+    position: Position,
 }
 
 impl Iterator for Pacer<'_> {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
+        self.position.advance(self.schedule)
+    }
+}
+
+impl Position {
+    /// The offset of the next request of `schedule` (and moves past it), or
+    /// `None` past the end.
+    pub(crate) fn advance(&mut self, schedule: &ArrivalSchedule) -> Option<Duration> {
         let target = self.next as f64;
-        while let Some(step) = self.schedule.steps.get(self.step) {
+        while let Some(step) = schedule.steps.get(self.step) {
             let from = if self.step == 0 {
-                self.schedule.start_per_sec
+                schedule.start_per_sec
             } else {
-                self.schedule.steps[self.step - 1].per_sec
+                schedule.steps[self.step - 1].per_sec
             };
             let d = step.duration.as_secs_f64();
             let in_step = if d > 0.0 {
