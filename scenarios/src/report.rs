@@ -129,6 +129,24 @@ impl RunReport {
         self.validity.iter().all(|v| v.valid)
     }
 
+    /// Whether the generator kept its own schedule in `phase` (send lag p99
+    /// and its CPU within the default limits), valid run or not. An invalid
+    /// run where it did was invalidated by the target falling behind (a
+    /// shortfall of completed requests, drops at the in-flight cap): that
+    /// is evidence against the target, not the generator.
+    pub fn generator_kept_up(&self, phase: &str) -> bool {
+        let limits = somon_loadgen::ValidityLimits::default();
+        self.record
+            .phases
+            .iter()
+            .filter(|p| p.name == phase)
+            .all(|p| {
+                let check = &p.output.self_check;
+                check.send_lag.p99 <= limits.max_send_lag_p99
+                    && check.cpu_fraction <= limits.max_cpu_fraction
+            })
+    }
+
     /// The exit code of SPEC §7: a run that did not complete or was invalid
     /// proves nothing either way (3); otherwise a failed claim or steady
     /// state is 1, an unknown verdict 3, and all PASS 0.
