@@ -50,11 +50,15 @@ pub enum Defect {
     /// Every health, metrics and status request builds a new snapshot of
     /// the whole host instead of reusing the 500 ms process sample.
     HeavyHealth,
+    /// Compile and bundle reject every import cycle, whatever
+    /// `circularDependencyStrategy` says (the documented default `warn`
+    /// ignored): legal CommonJS cycles become errors.
+    RejectCycles,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 14] = [
+    pub const ALL: [Defect; 15] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -69,6 +73,7 @@ impl Defect {
         Defect::SlowCached,
         Defect::ReloadOnConfig,
         Defect::HeavyHealth,
+        Defect::RejectCycles,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -88,6 +93,7 @@ impl Defect {
             Defect::SlowCached => "slow-cached",
             Defect::ReloadOnConfig => "reload-on-config",
             Defect::HeavyHealth => "heavy-health",
+            Defect::RejectCycles => "reject-cycles",
         }
     }
 

@@ -169,6 +169,25 @@ async fn reload_on_config_refuses_loads_right_after_a_config_change() {
     }
 }
 
+#[tokio::test]
+async fn reject_cycles_turns_a_legal_cycle_into_an_error() {
+    for defect in [None, Some(Defect::RejectCycles)] {
+        let tree = Tree::new();
+        tree.write("a.som", "ворид { b } аз \"./b\";\nсодир собит a = 1;\n");
+        tree.write("b.som", "ворид { a } аз \"./a\";\nсодир собит b = 2;\n");
+        let state = state(&tree, Config::default(), defect);
+        for route in ["/modules/compile", "/modules/bundle"] {
+            let reply = post(&state, route, r#"{"entry": "a.som"}"#).await;
+            if defect.is_none() {
+                assert_eq!(reply.status, 200, "{route}: {}", reply.text);
+                assert!(reply.text.contains("circular"), "{route}: {}", reply.text);
+            } else {
+                assert!(reply.status.is_client_error(), "{route}: {}", reply.text);
+            }
+        }
+    }
+}
+
 #[test]
 fn no_single_flight_compiles_a_module_once_per_concurrent_miss() {
     let tree = Tree::new();

@@ -34,7 +34,7 @@ pub(crate) fn corpus(dir: &Path, shape: &CorpusShape, seed: u64) -> Result<Modul
         externals: shape.externals.clone(),
         external_fraction: shape.external_fraction,
         entries: shape.entries,
-        cycles: 0,
+        cycles: shape.cycles,
     };
     let corpus: Corpus = generate(dir, &spec)
         .map_err(|e| RunError::Setup(format!("generating the corpus in {}: {e}", dir.display())))?;

@@ -411,6 +411,7 @@ fn corpus(c: &mut Checker<'_>, raw: &super::raw::RawCorpus) -> CorpusShape {
             .external_fraction
             .unwrap_or(if raw.externals.is_empty() { 0.0 } else { 0.1 }),
         zipf: raw.zipf.unwrap_or(default.zipf),
+        cycles: raw.cycles.unwrap_or(default.cycles),
     };
     if shape.modules == 0 || shape.entries == 0 || shape.entries > shape.modules {
         c.at(0..0, "corpus", "needs modules ≥ entries ≥ 1");

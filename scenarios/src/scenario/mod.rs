@@ -135,6 +135,8 @@ pub struct CorpusShape {
     pub external_fraction: f64,
     /// Zipf exponent of module popularity for `load_cached`.
     pub zipf: f64,
+    /// Deliberate two-module import cycles (legal: CommonJS semantics).
+    pub cycles: usize,
 }
 
 impl Default for CorpusShape {
@@ -147,6 +149,7 @@ impl Default for CorpusShape {
             externals: Vec::new(),
             external_fraction: 0.0,
             zipf: 1.1,
+            cycles: 0,
         }
     }
 }

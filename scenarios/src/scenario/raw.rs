@@ -112,6 +112,7 @@ pub(super) struct RawCorpus {
     pub(super) external_fraction: Option<f64>,
     pub(super) entries: Option<usize>,
     pub(super) zipf: Option<f64>,
+    pub(super) cycles: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,7 +15,7 @@ use super::input::{query_param, JsonBody};
 use super::AppState;
 use crate::graph::package_name;
 use crate::{
-    bundle, BundleOptions, CachedModule, Defect, Dependency, Error, ExternalError,
+    bundle, BundleOptions, CachedModule, CycleStrategy, Defect, Dependency, Error, ExternalError,
     ExternalSettings, ExternalUse, GraphOptions, Loaded, ModuleGraph, Op, Outcome, Resolved,
 };
 
@@ -213,7 +213,7 @@ async fn compile(
     let started = Instant::now();
     let JsonBody(request) = body.map_err(|e| record(&state, Op::Compile, started, e))?;
     let options = GraphOptions {
-        cycles: state.config().circular_dependency_strategy,
+        cycles: cycle_strategy(&state),
         externals: Vec::new(),
     };
     let worker = state.clone();
@@ -267,7 +267,7 @@ async fn bundle_entry(
     let started = Instant::now();
     let JsonBody(request) = body.map_err(|e| record(&state, Op::Bundle, started, e))?;
     let options = GraphOptions {
-        cycles: state.config().circular_dependency_strategy,
+        cycles: cycle_strategy(&state),
         externals: request.externals.clone(),
     };
     let worker = state.clone();
@@ -319,6 +319,15 @@ where
 }
 
 /// Counts a failed operation (its latency too) and passes the error on.
+/// The configured cycle strategy, or `error` under the `reject-cycles` twin.
+fn cycle_strategy(state: &AppState) -> CycleStrategy {
+    if state.defects.has(Defect::RejectCycles) {
+        CycleStrategy::Error
+    } else {
+        state.config().circular_dependency_strategy
+    }
+}
+
 fn record(state: &AppState, op: Op, started: Instant, error: impl Into<ApiError>) -> ApiError {
     state
         .metrics
