@@ -50,9 +50,10 @@ pub enum Defect {
     /// Every health, metrics and status request builds a new snapshot of
     /// the whole host instead of reusing the 500 ms process sample.
     HeavyHealth,
-    /// Compile and bundle reject every import cycle, whatever
+    /// Loads, compiles and bundles reject every import cycle, whatever
     /// `circularDependencyStrategy` says (the documented default `warn`
-    /// ignored): legal CommonJS cycles become errors.
+    /// ignored): legal CommonJS cycles become errors, and so does every
+    /// module whose imports reach one.
     RejectCycles,
 }
 

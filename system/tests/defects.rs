@@ -175,7 +175,18 @@ async fn reject_cycles_turns_a_legal_cycle_into_an_error() {
         let tree = Tree::new();
         tree.write("a.som", "ворид { b } аз \"./b\";\nсодир собит a = 1;\n");
         tree.write("b.som", "ворид { a } аз \"./a\";\nсодир собит b = 2;\n");
+        tree.write("top.som", "ворид { a } аз \"./a\";\nсодир собит top = 3;\n");
         let state = state(&tree, Config::default(), defect);
+        // A load of a module above the cycle, twice: the second is a hit,
+        // and the twin refuses it as well.
+        for _ in 0..2 {
+            let reply = get(&state, "/modules/load?path=top.som").await;
+            if defect.is_none() {
+                assert_eq!(reply.status, 200, "{}", reply.text);
+            } else {
+                assert!(reply.status.is_client_error(), "{}", reply.text);
+            }
+        }
         for route in ["/modules/compile", "/modules/bundle"] {
             let reply = post(&state, route, r#"{"entry": "a.som"}"#).await;
             if defect.is_none() {

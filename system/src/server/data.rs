@@ -118,6 +118,22 @@ async fn load(
         }
     };
     let Loaded { module, cached } = result.map_err(|e| record(&state, Op::Load, started, e))?;
+    if state.defects.has(Defect::RejectCycles) {
+        // Defect twin `reject-cycles`, on the load path: `require` refuses
+        // any module whose imports reach a cycle, hit or miss alike (the
+        // graph is walked through the cache, nothing counted).
+        let worker = state.clone();
+        let request = path.clone();
+        blocking(move || {
+            let options = GraphOptions {
+                cycles: CycleStrategy::Error,
+                externals: Vec::new(),
+            };
+            ModuleGraph::build(&worker.loader, &request, &options, Instant::now()).map(|_| ())
+        })
+        .await
+        .map_err(|e| record(&state, Op::Load, started, e))?;
+    }
     if cached
         && state.defects.has(Defect::SlowHits)
         && state.hit_count.fetch_add(1, Ordering::Relaxed) % 100 == 99
