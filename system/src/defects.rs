@@ -55,11 +55,14 @@ pub enum Defect {
     /// ignored): legal CommonJS cycles become errors, and so does every
     /// module whose imports reach one.
     RejectCycles,
+    /// Background revalidation pollers run with a zero interval: they spin
+    /// on every core while the server idles (requests are still served).
+    BusyPoll,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 15] = [
+    pub const ALL: [Defect; 16] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -75,6 +78,7 @@ impl Defect {
         Defect::ReloadOnConfig,
         Defect::HeavyHealth,
         Defect::RejectCycles,
+        Defect::BusyPoll,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -95,6 +99,7 @@ impl Defect {
             Defect::ReloadOnConfig => "reload-on-config",
             Defect::HeavyHealth => "heavy-health",
             Defect::RejectCycles => "reject-cycles",
+            Defect::BusyPoll => "busy-poll",
         }
     }
 

@@ -4,6 +4,7 @@
 //! answer; failures become JSON in [`ApiError`] only.
 
 mod api_error;
+mod busy_poll;
 mod cli;
 mod data;
 mod guard;
@@ -196,6 +197,11 @@ pub async fn serve(
         warmer.set_warmed();
     });
 
+    // Defect twin `busy-poll`: pollers that spin until the server stops.
+    let _pollers = state
+        .defects
+        .has(Defect::BusyPoll)
+        .then(|| busy_poll::start(&state));
     let app = router(state.clone());
     if state.defects.has(Defect::DropInflightOnShutdown) {
         // Defect twin: stop at the signal, abandoning requests in flight.
