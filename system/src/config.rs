@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `maxCacheSize` | 1 ..= 1 000 000 entries |
 //! | `maxCacheMemory` | 1024 ..= 68 719 476 736 bytes (64 GiB) |
+//! | `memoryLimit` | 0 (not set) or 1 048 576 (1 MiB) ..= 1 125 899 906 842 624 bytes (1 PiB) |
 //! | `externalTimeoutMs` | 1 ..= 600 000 |
 //! | `externalCacheTtlMs` | 0 ..= 86 400 000 (0 = entries are never fresh) |
 //! | `failureThreshold` | 1 ..= 10 000 |
@@ -55,6 +56,11 @@ pub struct Config {
     pub max_cache_size: usize,
     /// Most bytes the cache holds (default 100 MiB).
     pub max_cache_memory: u64,
+    /// The process's memory budget in bytes, like Go's `GOMEMLIMIT`: when
+    /// set (non-zero) and smaller than the cgroup limit and the machine's
+    /// memory, `memoryUsage` is resident memory as a share of it. 0 (the
+    /// default) means not set.
+    pub memory_limit: u64,
     /// Whether cache hits re-check their file (default `stat`).
     pub cache_validation: Validation,
     /// Bare package names fetched from the registry instead of `node_modules`.
@@ -95,6 +101,7 @@ impl Default for Config {
         Config {
             max_cache_size: 1000,
             max_cache_memory: 104_857_600,
+            memory_limit: 0,
             cache_validation: Validation::Stat,
             externals: Vec::new(),
             external_registry: None,
@@ -188,9 +195,10 @@ pub struct PatchContext {
 }
 
 /// The camelCase names of every field, in declaration order.
-pub(crate) const FIELDS: [&str; 18] = [
+pub(crate) const FIELDS: [&str; 19] = [
     "maxCacheSize",
     "maxCacheMemory",
+    "memoryLimit",
     "cacheValidation",
     "externals",
     "externalRegistry",
@@ -251,6 +259,7 @@ impl Config {
         let differs = [
             self.max_cache_size != other.max_cache_size,
             self.max_cache_memory != other.max_cache_memory,
+            self.memory_limit != other.memory_limit,
             self.cache_validation != other.cache_validation,
             self.externals != other.externals,
             self.external_registry != other.external_registry,

@@ -114,4 +114,4 @@ pub use module::{
     ENTRY_OVERHEAD_BYTES,
 };
 pub use resolve::{normalize_request, Resolver, ResolverConfig};
-pub use system_stats::{SystemMetrics, SystemSampler};
+pub use system_stats::{effective_memory_limit, SystemMetrics, SystemSampler};

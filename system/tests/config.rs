@@ -38,6 +38,8 @@ fn defaults_match_spec() {
     let expected = json!({
         "maxCacheSize": 1000,
         "maxCacheMemory": 104857600,
+        // Not in SPEC §2.6's list: the process's memory budget, not set.
+        "memoryLimit": 0,
         "cacheValidation": "stat",
         "externals": [],
         "externalRegistry": null,
@@ -107,6 +109,126 @@ fn every_range_boundary() {
     }
 }
 
+const MIB: u64 = 1 << 20;
+/// The largest `memoryLimit` accepted (1 PiB).
+const MAX_MEMORY_LIMIT: u64 = 1 << 50;
+
+#[test]
+fn memory_limit_is_zero_or_at_least_a_mebibyte() {
+    let base = Config {
+        memory_limit: 512 * MIB,
+        ..Config::default()
+    };
+    for ok in [0, MIB, 256 * MIB, MAX_MEMORY_LIMIT] {
+        let next = base
+            .patched(&json!({ "memoryLimit": ok }), &NO_TOKEN)
+            .unwrap();
+        assert_eq!(next.memory_limit, ok);
+        assert_eq!(serde_json::to_value(&next).unwrap()["memoryLimit"], ok);
+    }
+    for bad in [
+        json!(1),
+        json!(MIB - 1),
+        json!(MAX_MEMORY_LIMIT + 1),
+        json!(-1),
+        json!(268435456.5),
+        json!(1048576.0),
+        json!("268435456"),
+        json!("256MiB"),
+        json!(null),
+        json!(true),
+    ] {
+        let problems = base
+            .patched(&json!({ "memoryLimit": bad }), &NO_TOKEN)
+            .unwrap_err();
+        assert_eq!(problems.len(), 1, "{bad}");
+        assert_eq!(
+            problems[0].to_string(),
+            format!(
+                "memoryLimit: expected 0 (not set) or a whole number of bytes from 1048576 (1 MiB) \
+                 to 1125899906842624 (1 PiB), got {bad}"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_bad_memory_limit_refuses_the_whole_patch() {
+    let current = Config::default();
+    let before = current.clone();
+    let fields = refused(
+        &current,
+        json!({"maxCacheSize": 10, "memoryLimit": 1000, "logLevel": "debug"}),
+        &NO_TOKEN,
+    );
+    assert_eq!(fields, ["memoryLimit"]);
+    assert_eq!(current, before);
+    // And a good one beside a bad field is not applied either.
+    let fields = refused(
+        &current,
+        json!({"memoryLimit": 256 * MIB, "maxCacheSize": 0}),
+        &NO_TOKEN,
+    );
+    assert_eq!(fields, ["maxCacheSize"]);
+    assert_eq!(current.memory_limit, 0);
+    let next = current
+        .patched(&json!({"memoryLimit": 256 * MIB}), &NO_TOKEN)
+        .unwrap();
+    assert_eq!(current.changed_fields(&next), ["memoryLimit"]);
+}
+
+#[test]
+fn memory_limit_from_every_layer() {
+    let (_dir, path) = file("memoryLimit = 536870912\n");
+    let with_file = StartupFlags {
+        config_file: Some(path.clone()),
+        ..StartupFlags::default()
+    };
+    let none = BTreeMap::new();
+    assert_eq!(
+        load_startup(&with_file, &none).unwrap().config.memory_limit,
+        512 * MIB
+    );
+    let vars = env(&[("SOMON_MEMORY_LIMIT", " 268435456 ")]);
+    assert_eq!(
+        load_startup(&with_file, &vars).unwrap().config.memory_limit,
+        256 * MIB
+    );
+    let with_flag = StartupFlags {
+        patch: Map::from_iter([("memoryLimit".to_string(), json!(0))]),
+        ..with_file
+    };
+    assert_eq!(
+        load_startup(&with_flag, &vars).unwrap().config.memory_limit,
+        0
+    );
+
+    // Bad values: the file at line:col, the variable by name, the flag.
+    let (_dir, bad_file) = file("maxCacheSize = 10\nmemoryLimit = 4096\n");
+    let flags = StartupFlags {
+        config_file: Some(bad_file.clone()),
+        patch: Map::from_iter([("memoryLimit".to_string(), json!(-5))]),
+        ..StartupFlags::default()
+    };
+    let err = load_startup(&flags, &env(&[("SOMON_MEMORY_LIMIT", "256M")])).unwrap_err();
+    let text = err.to_string();
+    let range = "expected 0 (not set) or a whole number of bytes from 1048576 (1 MiB) to 1125899906842624 (1 PiB)";
+    for needle in [
+        format!(
+            "{}:2:15: memoryLimit: {range}, got 4096",
+            bad_file.display()
+        ),
+        format!("SOMON_MEMORY_LIMIT: {range}, got \"256M\""),
+        format!("flag memoryLimit: {range}, got -5"),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} missing from:\n{text}");
+    }
+    let StartupError::Invalid { problems } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
+
 #[test]
 fn type_errors_name_expected_and_given() {
     let problems = Config::default()
@@ -169,6 +291,7 @@ fn get_body_round_trip_is_accepted_and_changes_nothing() {
     let mut current = Config {
         max_cache_size: 10,
         max_cache_memory: 1 << 30,
+        memory_limit: 256 << 20,
         cache_validation: Validation::None,
         externals: vec!["lodash".into(), "@acme/ui".into()],
         external_registry: Some("https://registry.example:8443/v1".into()),
@@ -249,6 +372,7 @@ fn env_sets_every_variable() {
         ("SOMON_LOG_LEVEL", "DEBUG"),
         ("SOMON_CACHE_SIZE", "2000"),
         ("SOMON_CACHE_MEMORY_LIMIT", "2048"),
+        ("SOMON_MEMORY_LIMIT", "268435456"),
         ("SOMON_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "7"),
         ("SOMON_CIRCUIT_BREAKER_TIMEOUT", "40000"),
         ("SOMON_CIRCUIT_BREAKER_RETRY_DELAY", "4000"),
@@ -265,6 +389,7 @@ fn env_sets_every_variable() {
     let c = &s.config;
     assert_eq!(c.log_level, LogLevel::Debug);
     assert_eq!((c.max_cache_size, c.max_cache_memory), (2000, 2048));
+    assert_eq!(c.memory_limit, 256 << 20);
     assert_eq!(
         (c.failure_threshold, c.timeout_ms, c.retry_delay_ms),
         (7, 40_000, 4000)
@@ -505,6 +630,17 @@ fn fields() -> Vec<Field> {
     vec![
         whole("maxCacheSize", 1, 1_000_000),
         whole("maxCacheMemory", 1024, 64 << 30),
+        Field {
+            key: "memoryLimit",
+            valid: prop_oneof![Just(0u64), MIB..=MAX_MEMORY_LIMIT]
+                .prop_map(Value::from)
+                .boxed(),
+            invalid: prop_oneof![1u64..MIB, MAX_MEMORY_LIMIT + 1..=u64::MAX]
+                .prop_map(Value::from)
+                .boxed()
+                .prop_union(not_whole(0, MAX_MEMORY_LIMIT))
+                .boxed(),
+        },
         one_of("cacheValidation", &["stat", "none"]),
         Field {
             key: "externals",

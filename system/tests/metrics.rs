@@ -314,7 +314,7 @@ fn prometheus_values_equal_the_report() {
     let text = report.prometheus(&metrics.histogram(Op::Load));
     let parsed = scrape(&text);
 
-    let expected: [(&str, f64); 20] = [
+    let expected: [(&str, f64); 21] = [
         ("somon_loads_total", report.total_loads as f64),
         ("somon_load_errors_total", report.load_errors as f64),
         ("somon_compile_errors_total", 1.0),
@@ -333,6 +333,7 @@ fn prometheus_values_equal_the_report() {
         ("somon_cache_memory_bytes", 3_000.0),
         ("somon_cache_memory_limit_bytes", 10_000.0),
         ("somon_process_resident_memory_bytes", 123_456_789.0),
+        ("somon_memory_limit_bytes", (1u64 << 30) as f64),
         ("somon_uptime_seconds", 42.0),
         ("somon_load_duration_seconds_count", 300.0),
     ];

@@ -102,6 +102,7 @@ fn value() -> impl Strategy<Value = Value> {
 const KEYS: &[&str] = &[
     "maxCacheSize",
     "maxCacheMemory",
+    "memoryLimit",
     "cacheValidation",
     "externals",
     "externalTimeoutMs",

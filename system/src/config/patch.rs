@@ -12,6 +12,12 @@ use super::{Config, ConfigProblem, PatchContext, FIELDS};
 const MAX_PACKAGE_NAME: usize = 214;
 /// Longest value echoed back in a message, so a huge body is not mirrored.
 const MAX_ECHO: usize = 80;
+/// Smallest non-zero `memoryLimit`: below 1 MiB no process of ours fits, so
+/// a smaller value is a unit slip (KiB or MiB given as bytes).
+pub(crate) const MIN_MEMORY_LIMIT: u64 = 1 << 20;
+/// Largest `memoryLimit` (1 PiB): far above any machine, and below 2^53 so
+/// a JSON client reading `GET /config` as a double keeps it exact.
+pub(crate) const MAX_MEMORY_LIMIT: u64 = 1 << 50;
 
 /// Applies every known field of `fields` to a copy of `base`. Keys in
 /// `extra_known` belong to the caller (e.g. `host` in a TOML file): they are
@@ -86,6 +92,7 @@ fn apply(next: &mut Config, key: &str, value: &Value) -> Result<(), Vec<ConfigPr
         // cannot truncate.
         "maxCacheSize" => next.max_cache_size = whole(1, 1_000_000)? as usize,
         "maxCacheMemory" => next.max_cache_memory = whole(1024, 64 << 30)?,
+        "memoryLimit" => next.memory_limit = memory_limit(value).map_err(|m| one(key, m))?,
         "cacheValidation" => next.cache_validation = variant(key, value, &["stat", "none"])?,
         "externals" => next.externals = externals(value)?,
         "externalRegistry" => next.external_registry = registry(value)?,
@@ -147,6 +154,18 @@ fn whole(value: &Value, min: u64, max: u64) -> Result<u64, String> {
         Some(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!(
             "expected a whole number from {min} to {max}, got {}",
+            describe(value)
+        )),
+    }
+}
+
+/// 0 (no budget) or a byte count from [`MIN_MEMORY_LIMIT`] to
+/// [`MAX_MEMORY_LIMIT`].
+fn memory_limit(value: &Value) -> Result<u64, String> {
+    match value.as_u64() {
+        Some(n) if n == 0 || (MIN_MEMORY_LIMIT..=MAX_MEMORY_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected 0 (not set) or a whole number of bytes from {MIN_MEMORY_LIMIT} (1 MiB) to {MAX_MEMORY_LIMIT} (1 PiB), got {}",
             describe(value)
         )),
     }

@@ -16,10 +16,11 @@ use super::{Config, ConfigProblem, PatchContext};
 const FILE_ONLY_KEYS: [&str; 3] = ["host", "port", "moduleRoot"];
 
 /// Environment variables that patch a [`Config`] field, with that field.
-const ENV_FIELDS: [(&str, &str); 8] = [
+const ENV_FIELDS: [(&str, &str); 9] = [
     ("SOMON_LOG_LEVEL", "logLevel"),
     ("SOMON_CACHE_SIZE", "maxCacheSize"),
     ("SOMON_CACHE_MEMORY_LIMIT", "maxCacheMemory"),
+    ("SOMON_MEMORY_LIMIT", "memoryLimit"),
     (
         "SOMON_CIRCUIT_BREAKER_FAILURE_THRESHOLD",
         "failureThreshold",

@@ -144,7 +144,7 @@ impl MetricsReport {
         );
         out.gauge(
             "somon_memory_usage_percent",
-            "Process resident memory as a percentage of the memory limit (cgroup or total).",
+            "Process resident memory as a percentage of somon_memory_limit_bytes.",
             system.memory_usage,
         );
         out.gauge(
@@ -171,6 +171,11 @@ impl MetricsReport {
             "somon_process_resident_memory_bytes",
             "Resident set size of the process.",
             system.rss_bytes,
+        );
+        out.gauge(
+            "somon_memory_limit_bytes",
+            "The memory limit: the smallest of the cgroup limit, the machine's memory and memoryLimit.",
+            system.memory_limit_bytes,
         );
         out.gauge(
             "somon_uptime_seconds",

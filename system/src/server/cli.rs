@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// `maxCacheMemory`: most bytes cached.
     #[arg(long)]
     pub cache_memory: Option<u64>,
+    /// `memoryLimit`: the process's memory budget in bytes, the limit
+    /// `memoryUsage` is measured against (like GOMEMLIMIT; 0 = not set).
+    #[arg(long)]
+    pub memory_limit: Option<u64>,
     /// `externals`: bare names resolved from the registry (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub externals: Option<Vec<String>>,
@@ -65,6 +69,9 @@ impl ServeArgs {
         }
         if let Some(n) = self.cache_memory {
             patch.insert("maxCacheMemory".into(), Value::from(n));
+        }
+        if let Some(n) = self.memory_limit {
+            patch.insert("memoryLimit".into(), Value::from(n));
         }
         if let Some(names) = &self.externals {
             patch.insert("externals".into(), Value::from(names.clone()));

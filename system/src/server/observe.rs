@@ -39,7 +39,8 @@ pub(super) fn report(state: &AppState, now: Instant) -> MetricsReport {
         &state.loader.cache().stats(),
         state.externals.breakers.statuses(now),
         state.externals.breakers.total_trips(),
-        state.system.sample(now),
+        // The budget is read per call so a `POST /config` shows at once.
+        state.system.sample(now, state.config().memory_limit),
         now,
     )
 }
