@@ -20,6 +20,13 @@ pub enum Journey {
     /// `GET /modules/load?path=P` cycling through modules not requested
     /// before (after a full cycle they are no longer cold).
     LoadCold,
+    /// A true first load: `POST /cache/clear` (recorded as `cache_clear`),
+    /// then `GET /modules/load?path=P` (recorded as `cold_start`) cycling
+    /// through the modules, so each measured load compiles the module and
+    /// its whole dependency closure from an empty cache. Run it with a
+    /// closed model of one user: concurrent users would clear each other's
+    /// half-loaded closures.
+    ColdStart,
     /// `POST /modules/compile {"entry"}` over the entries.
     Compile,
     /// `POST /modules/bundle {"entry"}` over the entries.
@@ -47,9 +54,10 @@ pub enum Journey {
 
 impl Journey {
     /// Every journey.
-    pub const ALL: [Journey; 7] = [
+    pub const ALL: [Journey; 8] = [
         Journey::LoadCached,
         Journey::LoadCold,
+        Journey::ColdStart,
         Journey::Compile,
         Journey::Bundle,
         Journey::External,
@@ -82,6 +90,7 @@ impl Journey {
         match self {
             Journey::LoadCached => "load_cached",
             Journey::LoadCold => "load_cold",
+            Journey::ColdStart => "cold_start",
             Journey::Compile => "compile",
             Journey::Bundle => "bundle",
             Journey::External => "external",
@@ -196,7 +205,9 @@ impl Workload {
         }
         for (journey, weight) in &mix {
             let empty = match journey {
-                Journey::LoadCached | Journey::LoadCold => self.modules.is_empty(),
+                Journey::LoadCached | Journey::LoadCold | Journey::ColdStart => {
+                    self.modules.is_empty()
+                }
                 Journey::Compile | Journey::Bundle => self.entries.is_empty(),
                 Journey::External => self.external_modules.is_empty(),
                 Journey::Ops | Journey::Health | Journey::Http { .. } => false,
@@ -251,6 +262,10 @@ impl Workload {
         match journey {
             Journey::LoadCached => vec![load(self.zipf_module())],
             Journey::LoadCold => vec![load(self.next_of(&self.modules, &self.cold_cursor))],
+            Journey::ColdStart => vec![
+                Request::post_json("cache_clear", "/cache/clear", &json!({})),
+                load(self.next_of(&self.modules, &self.cold_cursor)),
+            ],
             Journey::External => vec![load(self.next_of(&self.external_modules, &self.cursor))],
             Journey::Compile | Journey::Bundle => {
                 let entry = self.next_of(&self.entries, &self.cursor);
@@ -354,6 +369,25 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_cold_start_clears_the_cache_then_loads_the_next_module() {
+        let w = Workload::new(modules(3), vec![], vec![], 1)
+            .with_mix(vec![(Journey::ColdStart, 1)])
+            .unwrap();
+        let mut loaded = Vec::new();
+        for _ in 0..4 {
+            let requests = w.next_requests();
+            assert_eq!(requests.len(), 2);
+            assert_eq!(&*requests[0].op, "cache_clear");
+            assert_eq!(requests[0].path, "/cache/clear");
+            assert_eq!(&*requests[1].op, "cold_start");
+            loaded.push(requests[1].path.clone());
+        }
+        assert_eq!(loaded[0], "/modules/load?path=m0.som");
+        assert_eq!(loaded[1], "/modules/load?path=m1.som");
+        assert_eq!(loaded[3], loaded[0], "cycles through the modules");
+    }
 
     fn modules(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("m{i}.som")).collect()

@@ -284,6 +284,11 @@ impl ModuleCache {
         self
     }
 
+    /// The defect twins switched on for this cache (and the loader over it).
+    pub fn defects(&self) -> Defects {
+        self.defects
+    }
+
     /// The lookup the loader uses.
     ///
     /// On a hit (entry present and, under [`Validation::Stat`], the file's

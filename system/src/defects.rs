@@ -58,11 +58,15 @@ pub enum Defect {
     /// Background revalidation pollers run with a zero interval: they spin
     /// on every core while the server idles (requests are still served).
     BusyPoll,
+    /// Module files are read one byte per system call (`File::bytes()`
+    /// without a `BufReader`): every compile, so every cold start, pays a
+    /// syscall per byte of source.
+    UnbufferedRead,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 17] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -79,6 +83,7 @@ impl Defect {
         Defect::HeavyHealth,
         Defect::RejectCycles,
         Defect::BusyPoll,
+        Defect::UnbufferedRead,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -100,11 +105,12 @@ impl Defect {
             Defect::HeavyHealth => "heavy-health",
             Defect::RejectCycles => "reject-cycles",
             Defect::BusyPoll => "busy-poll",
+            Defect::UnbufferedRead => "unbuffered-read",
         }
     }
 
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
@@ -139,7 +145,7 @@ impl FromStr for Defect {
 /// assert!("no-such-bug".parse::<Defects>().is_err());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Defects(u16);
+pub struct Defects(u32);
 
 impl Defects {
     /// No defect.

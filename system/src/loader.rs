@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::resolve::normalize_request;
 use crate::{
-    compile, CachedModule, Dependency, Error, FileStamp, Importer, ModuleCache, ModuleId,
+    compile, CachedModule, Defect, Dependency, Error, FileStamp, Importer, ModuleCache, ModuleId,
     ParseError, Resolved, Resolver, ResolverConfig,
 };
 
@@ -210,14 +210,19 @@ impl Loader {
 
     fn compile_id(&self, id: &ModuleId) -> Result<CachedModule, Error> {
         let resolver = self.resolver();
-        let module = compile_file(&resolver, id)?;
+        let unbuffered = self.cache.defects().has(Defect::UnbufferedRead);
+        let module = compile_file(&resolver, id, unbuffered)?;
         self.compiles.fetch_add(1, Ordering::Relaxed);
         Ok(module)
     }
 }
 
 /// Reads, compiles and resolves the imports of one file.
-fn compile_file(resolver: &Resolver, id: &ModuleId) -> Result<CachedModule, Error> {
+fn compile_file(
+    resolver: &Resolver,
+    id: &ModuleId,
+    unbuffered: bool,
+) -> Result<CachedModule, Error> {
     let path = id.path_in(resolver.root());
     let not_found = |source: io::Error| {
         if source.kind() == io::ErrorKind::NotFound {
@@ -232,7 +237,11 @@ fn compile_file(resolver: &Resolver, id: &ModuleId) -> Result<CachedModule, Erro
     // The stamp is taken before the read: an edit racing the read leaves a
     // stamp older than the file, so the next validation recompiles.
     let stamp = FileStamp::of(&fs::metadata(&path).map_err(not_found)?);
-    let bytes = fs::read(&path).map_err(not_found)?;
+    let bytes = if unbuffered {
+        read_unbuffered(&path).map_err(not_found)?
+    } else {
+        fs::read(&path).map_err(not_found)?
+    };
     let source = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let text = String::from_utf8_lossy(valid);
@@ -277,6 +286,16 @@ fn compile_file(resolver: &Resolver, id: &ModuleId) -> Result<CachedModule, Erro
         deps,
         exports: compiled.exports,
     })
+}
+
+/// Defect twin `unbuffered-read`: the file read one byte per `read` call,
+/// as `File::bytes()` does without a `BufReader` (a classic Rust footgun:
+/// `File` is unbuffered). Same bytes, one system call each.
+// Clippy's `unbuffered_bytes` names exactly the bug this twin is.
+#[allow(clippy::unbuffered_bytes)]
+fn read_unbuffered(path: &std::path::Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    fs::File::open(path)?.bytes().collect()
 }
 
 /// A content hash for change detection and ETags (SipHash with fixed keys:

@@ -289,3 +289,37 @@ async fn a_defective_target_says_so_in_health_details() {
         serde_json::json!(["slow-hits"])
     );
 }
+
+/// `unbuffered-read` changes what a compile costs, never what it yields:
+/// the same module (multi-byte source included) compiles to the same code.
+#[test]
+fn unbuffered_read_compiles_the_same_module() {
+    let tree = Tree::new();
+    tree.write("dep.som", "содир собит салом = \"ҷаҳон\";\n");
+    tree.write(
+        "main.som",
+        "ворид { салом } аз \"./dep\";\nсодир собит паём = салом;\n",
+    );
+    let compiled: Vec<_> = [Defects::NONE, Defects::NONE.with(Defect::UnbufferedRead)]
+        .into_iter()
+        .map(|defects| {
+            let resolver = Resolver::new(tree.root(), ResolverConfig::default()).unwrap();
+            let cache = ModuleCache::new(
+                resolver.root().to_path_buf(),
+                CacheLimits::default(),
+                Validation::Stat,
+            )
+            .with_defects(defects);
+            let loader = Loader::new(resolver, cache);
+            let loaded = loader.load("main.som", Instant::now()).unwrap();
+            (
+                loaded.module.code.clone(),
+                loaded.module.exports.clone(),
+                loaded.module.source_hash,
+                loader.cache().len(),
+            )
+        })
+        .collect();
+    assert_eq!(compiled[0], compiled[1]);
+    assert_eq!(compiled[0].3, 2, "the dependency was loaded too");
+}
