@@ -369,6 +369,7 @@ fn run_bundle(args: BundleArgs) -> anyhow::Result<()> {
         &BundleOptions {
             source_map: args.source_map.is_some(),
             externals: args.externals,
+            ..BundleOptions::default()
         },
     );
     for warning in &out.warnings {

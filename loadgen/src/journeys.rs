@@ -29,7 +29,8 @@ pub enum Journey {
     ColdStart,
     /// `POST /modules/compile {"entry"}` over the entries.
     Compile,
-    /// `POST /modules/bundle {"entry"}` over the entries.
+    /// `POST /modules/bundle {"entry", "sourceMaps": true}` over the entries:
+    /// a bundle with its source map, as a production build asks for.
     Bundle,
     /// `GET /modules/load?path=P` over modules importing externals.
     External,
@@ -267,14 +268,15 @@ impl Workload {
                 load(self.next_of(&self.modules, &self.cold_cursor)),
             ],
             Journey::External => vec![load(self.next_of(&self.external_modules, &self.cursor))],
-            Journey::Compile | Journey::Bundle => {
+            Journey::Compile => {
                 let entry = self.next_of(&self.entries, &self.cursor);
-                let path = if *journey == Journey::Compile {
-                    "/modules/compile"
-                } else {
-                    "/modules/bundle"
-                };
-                vec![Request::post_json(op, path, &json!({ "entry": entry }))]
+                let body = json!({ "entry": entry });
+                vec![Request::post_json(op, "/modules/compile", &body)]
+            }
+            Journey::Bundle => {
+                let entry = self.next_of(&self.entries, &self.cursor);
+                let body = json!({ "entry": entry, "sourceMaps": true });
+                vec![Request::post_json(op, "/modules/bundle", &body)]
             }
             Journey::Ops => vec![Request::get(op, "/health"), Request::get(op, "/metrics")],
             Journey::Health => vec![Request::get(op, "/health")],
@@ -387,6 +389,23 @@ mod tests {
         assert_eq!(loaded[0], "/modules/load?path=m0.som");
         assert_eq!(loaded[1], "/modules/load?path=m1.som");
         assert_eq!(loaded[3], loaded[0], "cycles through the modules");
+    }
+
+    #[test]
+    fn a_bundle_asks_for_its_source_map_and_compile_does_not() {
+        let body = |journey: Journey| {
+            let w = Workload::new(vec![], modules(2), vec![], 1)
+                .with_mix(vec![(journey, 1)])
+                .unwrap();
+            let requests = w.next_requests();
+            let body = requests[0].body.clone().unwrap();
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+        };
+        assert_eq!(
+            body(Journey::Bundle),
+            json!({ "entry": "m0.som", "sourceMaps": true })
+        );
+        assert_eq!(body(Journey::Compile), json!({ "entry": "m0.som" }));
     }
 
     fn modules(n: usize) -> Vec<String> {

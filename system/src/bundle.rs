@@ -19,6 +19,10 @@ pub struct BundleOptions {
     /// Bare package names the graph was told to keep external (see
     /// [`crate::GraphOptions::externals`]); their imports go to the host.
     pub externals: Vec<String>,
+    /// Defect twin `quadratic-source-map` (SPEC §8): the source map finds
+    /// each mapping's generated line by counting newlines from the top of
+    /// the bundle. Same map; time grows with the square of the bundle's size.
+    pub rescan_per_line: bool,
 }
 
 /// A bundled program.
@@ -95,7 +99,10 @@ pub fn bundle(graph: &ModuleGraph, options: &BundleOptions) -> Bundle {
     let capacity = PRELUDE.len() + graph.code_bytes() + graph.modules.len() * 160;
     let mut code = String::with_capacity(capacity);
     code.push_str(PRELUDE);
-    let mut map = options.source_map.then(SourceMap::default);
+    let mut map = options.source_map.then(|| SourceMap {
+        rescan_per_line: options.rescan_per_line,
+        ..SourceMap::default()
+    });
 
     for (index, module) in graph.modules.iter().enumerate() {
         let key = json(&keys[&module.id]);
@@ -179,6 +186,8 @@ struct SourceMap {
     /// Previous segment's source index and source line (VLQ values are deltas).
     prev_source: i64,
     prev_line: i64,
+    /// [`BundleOptions::rescan_per_line`].
+    rescan_per_line: bool,
 }
 
 impl SourceMap {
@@ -197,6 +206,15 @@ impl SourceMap {
             .push(key.strip_prefix("./").unwrap_or(key).to_owned());
         let lines = module_code.matches('\n').count() + 1;
         for line in 0..lines as i64 {
+            if self.rescan_per_line {
+                // Defect::QuadraticSourceMap: the line is found again from
+                // the top of the bundle, for every line.
+                let generated_line = generated.matches('\n').count() + line as usize;
+                while self.lines_done < generated_line {
+                    self.mappings.push(';');
+                    self.lines_done += 1;
+                }
+            }
             // [generated column, source index, source line, source column]
             vlq(&mut self.mappings, 0);
             vlq(&mut self.mappings, source - self.prev_source);

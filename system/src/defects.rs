@@ -62,11 +62,16 @@ pub enum Defect {
     /// without a `BufReader`): every compile, so every cold start, pays a
     /// syscall per byte of source.
     UnbufferedRead,
+    /// The source map finds each generated line by counting newlines from
+    /// the top of the bundle, once per line (a line index rebuilt per
+    /// lookup): bundling with a source map grows with the square of the
+    /// bundle's size.
+    QuadraticSourceMap,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 17] = [
+    pub const ALL: [Defect; 18] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -84,6 +89,7 @@ impl Defect {
         Defect::RejectCycles,
         Defect::BusyPoll,
         Defect::UnbufferedRead,
+        Defect::QuadraticSourceMap,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -106,6 +112,7 @@ impl Defect {
             Defect::RejectCycles => "reject-cycles",
             Defect::BusyPoll => "busy-poll",
             Defect::UnbufferedRead => "unbuffered-read",
+            Defect::QuadraticSourceMap => "quadratic-source-map",
         }
     }
 

@@ -323,3 +323,36 @@ fn unbuffered_read_compiles_the_same_module() {
     assert_eq!(compiled[0], compiled[1]);
     assert_eq!(compiled[0].3, 2, "the dependency was loaded too");
 }
+
+/// `quadratic-source-map` changes what a bundle costs, never what it is: the
+/// server's bundle of a generated corpus entry (cycles, nested directories,
+/// source map) is byte-identical with and without it.
+#[tokio::test]
+async fn quadratic_source_map_emits_the_same_bundle() {
+    let tree = Tree::new();
+    let corpus = somon_system::generate(
+        tree.root(),
+        &somon_system::CorpusSpec {
+            modules: 40,
+            cycles: 2,
+            seed: 3,
+            ..somon_system::CorpusSpec::default()
+        },
+    )
+    .unwrap();
+    let body =
+        serde_json::json!({ "entry": corpus.entries[0].as_str(), "sourceMaps": true }).to_string();
+    let mut bundles = Vec::new();
+    for defect in [None, Some(Defect::QuadraticSourceMap)] {
+        let state = state(&tree, Config::default(), defect);
+        let reply = post(&state, "/modules/bundle", &body).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let b = reply.body;
+        bundles.push((b["code"].clone(), b["map"].clone(), b["modules"].clone()));
+    }
+    assert!(
+        bundles[0].2.as_u64().unwrap() > 5,
+        "a real graph was bundled"
+    );
+    assert_eq!(bundles[0], bundles[1]);
+}

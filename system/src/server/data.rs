@@ -295,6 +295,7 @@ async fn bundle_entry(
             &BundleOptions {
                 source_map: request.source_maps,
                 externals: options.externals.clone(),
+                rescan_per_line: worker.defects.has(Defect::QuadraticSourceMap),
             },
         );
         Ok((graph.entry, out))
