@@ -166,3 +166,36 @@ phase = "long"
     assert_eq!(report.verdicts[0].outcome, Outcome::Pass);
     assert_eq!(report.exit_code(), 3);
 }
+
+/// Defect twins need a target this run starts, and `busy-poll` one in its
+/// own process: both are refused before anything runs.
+#[tokio::test]
+async fn defects_the_target_kind_cannot_carry_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = |kind: &str| {
+        format!(
+            "name = \"k\"\n[target]\n{kind}\n[[phases]]\nname = \"p\"\nduration = \"1s\"\n\
+             load = {{ model = \"open\", rate = 1, journeys = {{ health = 1 }} }}\n"
+        )
+    };
+    let cases = [
+        (
+            text("kind = \"url\"\nurl = \"http://127.0.0.1:9\""),
+            "leak",
+            "not a URL",
+        ),
+        (
+            text("kind = \"embedded\""),
+            "busy-poll",
+            "needs a spawned target",
+        ),
+    ];
+    for (toml, defect, says) in cases {
+        let options = RunOptions {
+            defects: vec![defect.into()],
+            ..options(dir.path())
+        };
+        let err = execute(&scenario(&toml), &options).await.unwrap_err();
+        assert!(err.to_string().contains(says), "{defect}: {err}");
+    }
+}

@@ -120,6 +120,16 @@ pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunRep
             "--defect needs a target this run starts (embedded or spawn), not a URL".into(),
         ));
     }
+    if matches!(kind, TargetKind::Embedded) && options.defects.iter().any(|d| d == "busy-poll") {
+        // The twin's pollers spin on every core of the process they run in:
+        // embedded, that is the generator's, and the run would measure a
+        // starved generator rather than the target.
+        return Err(RunError::Usage(
+            "--defect busy-poll needs a spawned target: embedded, its pollers would spin in \
+             the load generator's own process (drop --embedded)"
+                .into(),
+        ));
+    }
     if options.shard.is_some() && !matches!(kind, TargetKind::Url(_)) {
         return Err(RunError::Usage(
             "--shard needs the target given (--target URL or a scenario with kind = \"url\"): \
