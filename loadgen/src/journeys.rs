@@ -20,12 +20,15 @@ pub enum Journey {
     /// `GET /modules/load?path=P` cycling through modules not requested
     /// before (after a full cycle they are no longer cold).
     LoadCold,
-    /// A true first load: `POST /cache/clear` (recorded as `cache_clear`),
-    /// then `GET /modules/load?path=P` (recorded as `cold_start`) cycling
-    /// through the modules, so each measured load compiles the module and
-    /// its whole dependency closure from an empty cache. Run it with a
-    /// closed model of one user: concurrent users would clear each other's
-    /// half-loaded closures.
+    /// An application's first load: `POST /cache/clear` (recorded as
+    /// `cache_clear`), then `GET /modules/load?path=E` (recorded as
+    /// `cold_start`) cycling through the entries, so each measured load
+    /// compiles an entry and its whole dependency closure from an empty
+    /// cache. Cycling over a fixed few entries makes every run measure the
+    /// same loads whatever the target's speed: over the whole corpus a slow
+    /// target would be judged on its first modules and a fast one on most
+    /// of them. Run it with a closed model of one user: concurrent users
+    /// would clear each other's half-loaded closures.
     ColdStart,
     /// `POST /modules/compile {"entry"}` over the entries.
     Compile,
@@ -206,10 +209,8 @@ impl Workload {
         }
         for (journey, weight) in &mix {
             let empty = match journey {
-                Journey::LoadCached | Journey::LoadCold | Journey::ColdStart => {
-                    self.modules.is_empty()
-                }
-                Journey::Compile | Journey::Bundle => self.entries.is_empty(),
+                Journey::LoadCached | Journey::LoadCold => self.modules.is_empty(),
+                Journey::Compile | Journey::Bundle | Journey::ColdStart => self.entries.is_empty(),
                 Journey::External => self.external_modules.is_empty(),
                 Journey::Ops | Journey::Health | Journey::Http { .. } => false,
             };
@@ -265,7 +266,7 @@ impl Workload {
             Journey::LoadCold => vec![load(self.next_of(&self.modules, &self.cold_cursor))],
             Journey::ColdStart => vec![
                 Request::post_json("cache_clear", "/cache/clear", &json!({})),
-                load(self.next_of(&self.modules, &self.cold_cursor)),
+                load(self.next_of(&self.entries, &self.cold_cursor)),
             ],
             Journey::External => vec![load(self.next_of(&self.external_modules, &self.cursor))],
             Journey::Compile => {
@@ -373,8 +374,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cold_start_clears_the_cache_then_loads_the_next_module() {
-        let w = Workload::new(modules(3), vec![], vec![], 1)
+    fn a_cold_start_clears_the_cache_then_loads_the_next_entry() {
+        assert!(
+            Workload::new(modules(3), vec![], vec![], 1)
+                .with_mix(vec![(Journey::ColdStart, 1)])
+                .is_err(),
+            "a cold start loads entries"
+        );
+        let w = Workload::new(vec!["lib/x.som".into()], modules(3), vec![], 1)
             .with_mix(vec![(Journey::ColdStart, 1)])
             .unwrap();
         let mut loaded = Vec::new();
@@ -388,7 +395,7 @@ mod tests {
         }
         assert_eq!(loaded[0], "/modules/load?path=m0.som");
         assert_eq!(loaded[1], "/modules/load?path=m1.som");
-        assert_eq!(loaded[3], loaded[0], "cycles through the modules");
+        assert_eq!(loaded[3], loaded[0], "cycles through the entries");
     }
 
     #[test]
