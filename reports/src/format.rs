@@ -76,11 +76,7 @@ pub(crate) fn decimals(value: f64) -> String {
 
 /// `PASS`, `FAIL` or `UNKNOWN`.
 pub(crate) fn outcome_label(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Pass => "PASS",
-        Outcome::Fail => "FAIL",
-        Outcome::Unknown => "UNKNOWN",
-    }
+    outcome.label()
 }
 
 /// The status as `verdicts.json` spells it (serde's kebab-case).

@@ -76,6 +76,18 @@ pub enum Outcome {
     Unknown,
 }
 
+impl Outcome {
+    /// `PASS`, `FAIL` or `UNKNOWN`, as `verdicts.json` and the reports
+    /// spell it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Unknown => "UNKNOWN",
+        }
+    }
+}
+
 /// A claim's verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
