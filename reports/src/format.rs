@@ -1,7 +1,7 @@
 //! The words and numbers every artefact shares: a verdict's measured value
 //! in the unit its claim was written in, and how a run ended.
 
-use somon_scenarios::{exit, Outcome, RunReport, RunStatus, Verdict};
+use somon_scenarios::{exit, RunReport, RunStatus, Verdict};
 
 /// What a cell shows when there is no value.
 pub(crate) const NONE: &str = "—";
@@ -74,11 +74,6 @@ pub(crate) fn decimals(value: f64) -> String {
     }
 }
 
-/// `PASS`, `FAIL` or `UNKNOWN`.
-pub(crate) fn outcome_label(outcome: Outcome) -> &'static str {
-    outcome.label()
-}
-
 /// The status as `verdicts.json` spells it (serde's kebab-case).
 pub(crate) fn status_name(status: RunStatus) -> &'static str {
     match status {
@@ -133,6 +128,7 @@ pub(crate) fn invalid_phases(report: &RunReport) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use somon_scenarios::Outcome;
 
     fn measured(expected: &str, value: Option<f64>) -> String {
         format_measured(&Verdict {

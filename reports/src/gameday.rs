@@ -12,7 +12,7 @@ use minijinja::Environment;
 use serde::Serialize;
 use somon_scenarios::gameday::{DrillResult, GameDay};
 
-use crate::format::{outcome_label, NONE};
+use crate::format::NONE;
 
 const TEMPLATE: &str = include_str!("gameday.html.j2");
 
@@ -104,7 +104,7 @@ pub(crate) fn markdown(g: &GameDay) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} by {} | {} | {} by {} | {} |",
-            outcome_label(d.outcome),
+            d.outcome.label(),
             text(&d.id),
             window(d),
             with_delta(d.detected_at_s, d.time_to_detect_s),
@@ -152,7 +152,7 @@ pub(crate) fn html(g: &GameDay) -> Result<String, minijinja::Error> {
         .drills
         .iter()
         .map(|d| Row {
-            outcome: outcome_label(d.outcome),
+            outcome: d.outcome.label(),
             id: d.id.clone(),
             source: d.source.clone(),
             fault: d.fault.clone(),
@@ -187,7 +187,7 @@ pub fn drill_table(g: &GameDay) -> String {
         let _ = writeln!(
             out,
             "  {:<8} {}: fault {}; detected {}; remedy {}; recovered {} ({})",
-            outcome_label(d.outcome),
+            d.outcome.label(),
             d.id,
             window(d),
             with_delta(d.detected_at_s, d.time_to_detect_s),

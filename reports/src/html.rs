@@ -8,7 +8,7 @@ use serde::Serialize;
 use somon_scenarios::{RunReport, Verdict};
 
 use crate::charts::ChartFile;
-use crate::format::{cut_short, format_measured, outcome_label, result_label, status_name, NONE};
+use crate::format::{cut_short, format_measured, result_label, status_name, NONE};
 
 /// The template; its `.html` name turns on HTML auto-escaping, so every
 /// value from the record is escaped and only the SVG (our own output) is
@@ -58,7 +58,7 @@ struct ValidityRow {
 
 fn row(v: &Verdict) -> Row {
     Row {
-        outcome: outcome_label(v.outcome),
+        outcome: v.outcome.label(),
         claim: v.claim.clone(),
         source: v.source.clone(),
         phase: v.phase.clone().unwrap_or_else(|| "whole run".into()),

@@ -6,8 +6,7 @@ use std::fmt::Write;
 use somon_scenarios::{Outcome, RunReport, Verdict};
 
 use crate::format::{
-    bytes, cut_short, format_measured, invalid_phases, outcome_label, result_label, status_name,
-    NONE,
+    bytes, cut_short, format_measured, invalid_phases, result_label, status_name, NONE,
 };
 
 /// The text of `summary.md`.
@@ -114,7 +113,7 @@ fn table(out: &mut String, first: &str, verdicts: &[Verdict]) {
     for v in verdicts {
         let verdict = match v.outcome {
             Outcome::Pass => "PASS".to_string(),
-            other => format!("**{}**", outcome_label(other)),
+            other => format!("**{}**", other.label()),
         };
         let _ = writeln!(
             out,
@@ -143,7 +142,7 @@ fn table(out: &mut String, first: &str, verdicts: &[Verdict]) {
         let _ = writeln!(
             out,
             "- {} {}{phase}: {}",
-            outcome_label(v.outcome),
+            v.outcome.label(),
             code(&v.claim),
             text(&v.evidence)
         );

@@ -2,7 +2,7 @@
 
 use somon_scenarios::{Outcome, RunReport, Verdict};
 
-use crate::format::{cut_short, format_measured, invalid_phases, outcome_label, status_name, NONE};
+use crate::format::{cut_short, format_measured, invalid_phases, status_name, NONE};
 
 const HEADER: [&str; 6] = [
     "VERDICT", "CLAIM", "PHASE", "EXPECTED", "MEASURED", "SAMPLES",
@@ -34,7 +34,7 @@ pub fn verdict_table(report: &RunReport, color: bool) -> String {
         .iter()
         .map(|v| {
             [
-                outcome_label(v.outcome).to_string(),
+                v.outcome.label().to_string(),
                 clean(&v.claim),
                 v.phase.as_deref().map_or(NONE.to_string(), clean),
                 clean(&v.expected),
@@ -65,7 +65,7 @@ pub fn verdict_table(report: &RunReport, color: bool) -> String {
                 .phase
                 .as_deref()
                 .map_or(String::new(), |p| format!(" [{}]", clean(p)));
-            let label = paint(outcome_label(v.outcome), color.then_some(v.outcome));
+            let label = paint(v.outcome.label(), color.then_some(v.outcome));
             format!("{label} {}{phase}: {}", clean(&v.claim), clean(&v.evidence))
         })
         .collect();
@@ -85,7 +85,7 @@ pub fn verdict_table(report: &RunReport, color: bool) -> String {
 
     let (pass, fail, unknown) = report.tally();
     let tint = |n: usize, outcome: Outcome| {
-        let text = format!("{n} {}", outcome_label(outcome));
+        let text = format!("{n} {}", outcome.label());
         paint(&text, (color && n > 0).then_some(outcome))
     };
     let ended = match cut_short(report) {
