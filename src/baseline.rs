@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use somon_scenarios::regression::{compare, condense, verdicts, Baseline};
-use somon_scenarios::{exit, RunReport, Scenario};
+use somon_scenarios::{Exit, RunReport, Scenario};
 
 use crate::run::{self, RunFlags};
 
@@ -70,12 +70,12 @@ fn load(location: &Path) -> anyhow::Result<Baseline> {
 /// `gate --baseline DIR`: runs `suite` and compares it with the baseline.
 /// A baseline that cannot be read, or is of another suite, is a usage
 /// error (exit 2) before anything runs.
-pub(crate) fn gate(suite: &Path, flags: &RunFlags, location: &Path) -> u8 {
+pub(crate) fn gate(suite: &Path, flags: &RunFlags, location: &Path) -> Exit {
     let baseline = match load(location) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("error: {e:#}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     // A suite that does not parse is reported by the run itself.
@@ -89,7 +89,7 @@ pub(crate) fn gate(suite: &Path, flags: &RunFlags, location: &Path) -> u8 {
                     suite.display(),
                     scenario.name
                 );
-                return exit::USAGE;
+                return Exit::Usage;
             }
         }
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use somon_loadgen::RunControl;
 use somon_scenarios::capacity::{self, CapacityReport, StepOutcome, StepResult};
-use somon_scenarios::{exit, parse_duration, RunError, RunOptions, RunReport, Scenario};
+use somon_scenarios::{parse_duration, Exit, RunError, RunOptions, RunReport, Scenario};
 
 use crate::run::{self, RunFlags};
 
@@ -28,13 +28,13 @@ pub(crate) struct CapacityArgs {
 }
 
 /// Runs the search and returns the process exit code.
-pub(crate) fn run_capacity(args: &CapacityArgs) -> u8 {
+pub(crate) fn run_capacity(args: &CapacityArgs) -> Exit {
     run::init_logging();
     let scenario = match read(args) {
         Ok(scenario) => scenario,
         Err(message) => {
             eprintln!("{message}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     run::on_runtime(search(args, scenario))
@@ -71,9 +71,9 @@ fn read(args: &CapacityArgs) -> Result<Scenario, String> {
     Ok(scenario)
 }
 
-async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<u8> {
+async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<Exit> {
     let Some(spec) = scenario.capacity.clone() else {
-        return Ok(exit::USAGE);
+        return Ok(Exit::Usage);
     };
     let control = RunControl::new();
     run::watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
@@ -132,7 +132,7 @@ async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<u8> {
         Ok(report) => report,
         Err(e @ RunError::Usage(_)) => {
             eprintln!("error: {e}");
-            return Ok(exit::USAGE);
+            return Ok(Exit::Usage);
         }
         Err(e) => return Err(e.into()),
     };

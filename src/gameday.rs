@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Context as _;
 use somon_loadgen::RunControl;
 use somon_scenarios::gameday::{self, Live, Plan};
-use somon_scenarios::{exit, RunError, RunOptions, SpawnCommand};
+use somon_scenarios::{Exit, RunError, RunOptions, SpawnCommand};
 
 use crate::run::{init_logging, on_runtime, watch_ctrl_c};
 
@@ -31,25 +31,25 @@ pub(crate) struct GameDayFlags {
 }
 
 /// Runs the plan in `file` and returns the process exit code.
-pub(crate) fn run_gameday(file: &Path, flags: &GameDayFlags) -> u8 {
+pub(crate) fn run_gameday(file: &Path, flags: &GameDayFlags) -> Exit {
     init_logging();
     let plan = match std::fs::read_to_string(file) {
         Ok(text) => match Plan::from_toml(file, &text) {
             Ok(plan) => plan,
             Err(e) => {
                 eprintln!("{e}");
-                return exit::USAGE;
+                return Exit::Usage;
             }
         },
         Err(e) => {
             eprintln!("error: reading {}: {e}", file.display());
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     on_runtime(run_async(file, &plan, flags))
 }
 
-async fn run_async(file: &Path, plan: &Plan, flags: &GameDayFlags) -> anyhow::Result<u8> {
+async fn run_async(file: &Path, plan: &Plan, flags: &GameDayFlags) -> anyhow::Result<Exit> {
     let control = RunControl::new();
     watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
     let scratch = tempfile::Builder::new()
@@ -113,7 +113,7 @@ async fn run_async(file: &Path, plan: &Plan, flags: &GameDayFlags) -> anyhow::Re
         Ok(done) => done,
         Err(e @ RunError::Usage(_)) => {
             eprintln!("error: {e}");
-            return Ok(exit::USAGE);
+            return Ok(Exit::Usage);
         }
         Err(e) => return Err(e.into()),
     };

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use somon_scenarios::{exit, RunReport, Scenario};
+use somon_scenarios::{Exit, RunReport, Scenario};
 
 /// Arguments of `merge`.
 #[derive(clap::Args)]
@@ -28,19 +28,19 @@ pub(crate) struct MergeArgs {
 /// Runs `merge` and returns the process exit code: the merged run's (as
 /// `run`), 2 for records that are not one run's shards or unreadable
 /// input, 3 when the merged directory cannot be written.
-pub(crate) fn run_merge(args: &MergeArgs) -> u8 {
+pub(crate) fn run_merge(args: &MergeArgs) -> Exit {
     let (scenario, shards) = match inputs(args) {
         Ok(inputs) => inputs,
         Err(message) => {
             eprintln!("error: {message}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     let report = match somon_scenarios::merge(&scenario, shards) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     let dir = args.out.clone().unwrap_or_else(|| {
@@ -49,14 +49,14 @@ pub(crate) fn run_merge(args: &MergeArgs) -> u8 {
     });
     if let Err(e) = somon_reports::write_run_dir(&dir, &report) {
         eprintln!("error: writing the run directory {}: {e}", dir.display());
-        return exit::INCONCLUSIVE;
+        return Exit::Inconclusive;
     }
     if args.json {
         match std::fs::read_to_string(dir.join("verdicts.json")) {
             Ok(verdicts) => println!("{verdicts}"),
             Err(e) => {
                 eprintln!("error: reading back verdicts.json: {e}");
-                return exit::INCONCLUSIVE;
+                return Exit::Inconclusive;
             }
         }
     } else {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use somon_loadgen::RunControl;
-use somon_scenarios::{execute, exit, Outcome, RunOptions, Scenario, TwinMap};
+use somon_scenarios::{execute, Exit, Outcome, RunOptions, Scenario, TwinMap};
 
 /// Arguments of `somon-verify mutants`.
 #[derive(clap::Args)]
@@ -61,13 +61,13 @@ struct Cell {
 /// Runs the matrix and returns the exit code: 0 when every mapped twin is
 /// caught and the sound system passes, 1 when a twin is missed or the
 /// sound system fails a claim, 3 when a run proved nothing.
-pub(crate) fn run_mutants(args: &MutantsArgs) -> u8 {
+pub(crate) fn run_mutants(args: &MutantsArgs) -> Exit {
     crate::run::init_logging();
     let plan = match plan(args) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("{e:#}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     crate::run::on_runtime(matrix(args, plan))
@@ -158,7 +158,7 @@ fn plan(args: &MutantsArgs) -> anyhow::Result<Plan> {
     Ok(Plan { map, scenarios })
 }
 
-async fn matrix(args: &MutantsArgs, plan: Plan) -> anyhow::Result<u8> {
+async fn matrix(args: &MutantsArgs, plan: Plan) -> anyhow::Result<Exit> {
     let control = RunControl::new();
     crate::run::watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
     let out = args.out.clone().unwrap_or_else(|| {
@@ -269,13 +269,13 @@ struct Tally {
 impl Tally {
     /// 1 when a twin was missed or the sound system failed a claim; 3 when
     /// nothing failed but some run or sound verdict proved nothing; else 0.
-    fn exit_code(&self, inconclusive_runs: bool) -> u8 {
+    fn exit_code(&self, inconclusive_runs: bool) -> Exit {
         if self.missed > 0 || self.false_alarms > 0 {
-            exit::FAIL
+            Exit::Fail
         } else if inconclusive_runs || self.unproven > 0 {
-            exit::INCONCLUSIVE
+            Exit::Inconclusive
         } else {
-            exit::PASS
+            Exit::Pass
         }
     }
 }
@@ -473,8 +473,8 @@ mod tests {
                 ..Tally::default()
             }
         );
-        assert_eq!(t.exit_code(false), exit::PASS);
-        assert_eq!(t.exit_code(true), exit::INCONCLUSIVE);
+        assert_eq!(t.exit_code(false), Exit::Pass);
+        assert_eq!(t.exit_code(true), Exit::Inconclusive);
         assert!(text.contains("| s / c | ok | caught | caught |"), "{text}");
         assert!(!text.contains("Why"), "nothing to explain: {text}");
     }
@@ -487,7 +487,7 @@ mod tests {
         )];
         let (text, t) = tally(&rows);
         assert_eq!(t.missed, 2);
-        assert_eq!(t.exit_code(false), exit::FAIL);
+        assert_eq!(t.exit_code(false), Exit::Fail);
         assert!(text.contains("MISSED | MISSED"), "{text}");
         assert!(
             text.contains("- s / c × slow-hits: PASS: p50 = 20 ms"),
@@ -506,7 +506,7 @@ mod tests {
         let only_slow = row(Some(Outcome::Pass), &[("slow-hits", Outcome::Fail)]);
         let (text, t) = tally(&[only_slow]);
         assert_eq!((t.caught, t.missed, t.skipped), (1, 0, 1), "{text}");
-        assert_eq!(t.exit_code(false), exit::PASS);
+        assert_eq!(t.exit_code(false), Exit::Pass);
         assert!(text.contains("| s / c | ok | skipped | caught |"), "{text}");
         assert!(text.contains("1 mapped pair(s) skipped"), "{text}");
 
@@ -523,7 +523,7 @@ mod tests {
         let both = [("slow-hits", Outcome::Fail), ("leak", Outcome::Fail)];
         let (text, t) = tally(&[row(Some(Outcome::Fail), &both)]);
         assert_eq!(t.false_alarms, 1);
-        assert_eq!(t.exit_code(false), exit::FAIL);
+        assert_eq!(t.exit_code(false), Exit::Fail);
         assert!(text.contains("FALSE ALARM"), "{text}");
         assert!(
             text.contains("- s / c × sound: FAIL: p50 = 20 ms"),
@@ -533,7 +533,7 @@ mod tests {
         for sound in [Some(Outcome::Unknown), None] {
             let (text, t) = tally(&[row(sound, &both)]);
             assert_eq!((t.caught, t.false_alarms, t.unproven), (2, 0, 1), "{text}");
-            assert_eq!(t.exit_code(false), exit::INCONCLUSIVE, "{text}");
+            assert_eq!(t.exit_code(false), Exit::Inconclusive, "{text}");
             assert!(text.contains("their catches prove nothing"), "{text}");
         }
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use somon_loadgen::RunControl;
-use somon_scenarios::{execute, exit, RunError, RunOptions, RunReport, Scenario, SpawnCommand};
+use somon_scenarios::{execute, Exit, RunError, RunOptions, RunReport, Scenario, SpawnCommand};
 
 /// Work done on a finished run before its verdicts are printed (`gate
 /// --baseline` adds the regression comparison): it may change the report
@@ -60,18 +60,18 @@ fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
 }
 
 /// Runs the scenario in `file` and returns the process exit code.
-pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> u8 {
+pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> Exit {
     run_scenario_with(file, flags, None)
 }
 
 /// [`run_scenario`], with `amend` applied to the finished run.
-pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Amend<'_>>) -> u8 {
+pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Amend<'_>>) -> Exit {
     init_logging();
     let scenario = match read(file) {
         Ok(scenario) => scenario,
         Err(message) => {
             eprintln!("{message}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     on_runtime(run_async(file, &scenario, flags, amend))
@@ -79,7 +79,7 @@ pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Ame
 
 /// Runs `work` on a fresh multi-thread runtime and returns its exit code;
 /// an error is printed and is exit code 3 (the run proved nothing).
-pub(crate) fn on_runtime(work: impl std::future::Future<Output = anyhow::Result<u8>>) -> u8 {
+pub(crate) fn on_runtime(work: impl std::future::Future<Output = anyhow::Result<Exit>>) -> Exit {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -87,14 +87,14 @@ pub(crate) fn on_runtime(work: impl std::future::Future<Output = anyhow::Result<
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return exit::INCONCLUSIVE;
+            return Exit::Inconclusive;
         }
     };
     match runtime.block_on(work) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            exit::INCONCLUSIVE
+            Exit::Inconclusive
         }
     }
 }
@@ -104,7 +104,7 @@ async fn run_async(
     scenario: &Scenario,
     flags: &RunFlags,
     amend: Option<Amend<'_>>,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let control = RunControl::new();
     // Installed before any Goose attack: Goose's own Ctrl-C handler then
     // finds ours in place and stands down, so the first Ctrl-C ends the
@@ -137,7 +137,7 @@ async fn run_async(
         Ok(report) => report,
         Err(e @ RunError::Usage(_)) => {
             eprintln!("error: {e}");
-            return Ok(exit::USAGE);
+            return Ok(Exit::Usage);
         }
         Err(e) => return Err(e.into()),
     };

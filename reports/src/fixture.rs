@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use somon_scenarios::{
+use somon_record::{
     Host, Manifest, Outcome, PhaseValidity, RunRecord, RunReport, RunStatus, Verdict,
 };
 
@@ -22,6 +22,7 @@ fn verdict(
     evidence: &str,
 ) -> Verdict {
     Verdict {
+        kind: Default::default(),
         claim: claim.into(),
         source: source.into(),
         phase: phase.map(Into::into),

@@ -1,7 +1,7 @@
 //! The words and numbers every artefact shares: a verdict's measured value
 //! in the unit its claim was written in, and how a run ended.
 
-use somon_scenarios::{exit, RunReport, RunStatus, Verdict};
+use somon_record::{Exit, RunReport, RunStatus, Verdict};
 
 /// What a cell shows when there is no value.
 pub(crate) const NONE: &str = "—";
@@ -89,8 +89,8 @@ pub(crate) fn status_name(status: RunStatus) -> &'static str {
 /// `INCONCLUSIVE`.
 pub(crate) fn result_label(report: &RunReport) -> &'static str {
     match report.exit_code() {
-        exit::PASS => "PASS",
-        exit::FAIL => "FAIL",
+        Exit::Pass => "PASS",
+        Exit::Fail => "FAIL",
         _ => "INCONCLUSIVE",
     }
 }
@@ -128,10 +128,11 @@ pub(crate) fn invalid_phases(report: &RunReport) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use somon_scenarios::Outcome;
+    use somon_record::Outcome;
 
     fn measured(expected: &str, value: Option<f64>) -> String {
         format_measured(&Verdict {
+            kind: Default::default(),
             claim: "c".into(),
             source: "s".into(),
             phase: None,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::Environment;
 use serde::Serialize;
-use somon_scenarios::gameday::{DrillResult, GameDay};
+use somon_record::gameday::{DrillResult, GameDay};
 
 use crate::format::NONE;
 
@@ -202,7 +202,7 @@ pub fn drill_table(g: &GameDay) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use somon_scenarios::Outcome;
+    use somon_record::Outcome;
 
     fn drill() -> DrillResult {
         DrillResult {

@@ -5,7 +5,7 @@
 
 use minijinja::Environment;
 use serde::Serialize;
-use somon_scenarios::{RunReport, Verdict};
+use somon_record::{RunReport, Verdict};
 
 use crate::charts::ChartFile;
 use crate::format::{cut_short, format_measured, result_label, status_name, NONE};
@@ -62,7 +62,7 @@ fn row(v: &Verdict) -> Row {
         claim: v.claim.clone(),
         source: v.source.clone(),
         phase: v.phase.clone().unwrap_or_else(|| "whole run".into()),
-        expected: v.expected.clone(),
+        expected: v.statement(),
         measured: format_measured(v),
         samples: v.samples,
         evidence: v.evidence.clone(),

@@ -3,7 +3,7 @@
 //! `events.jsonl` (the fault history, one event a line).
 
 use serde::Serialize;
-use somon_scenarios::{PhaseValidity, RunReport, RunStatus, Verdict};
+use somon_record::{PhaseValidity, RunReport, RunStatus, Verdict};
 
 /// `verdicts.json`: the verdicts with just enough context to act on them,
 /// small enough to read without the record.
@@ -35,7 +35,7 @@ pub(crate) fn verdicts(report: &RunReport) -> serde_json::Result<String> {
         status: report.status,
         reason: report.reason.as_deref(),
         valid: report.is_valid(),
-        exit_code: report.exit_code(),
+        exit_code: report.exit_code().code(),
         tally: Tally {
             pass,
             fail,

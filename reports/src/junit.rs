@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use somon_scenarios::{Outcome, RunReport, Verdict};
+use somon_record::{Outcome, RunReport, Verdict};
 
 use crate::format::{cut_short, format_measured, invalid_phases, status_name};
 
@@ -85,7 +85,7 @@ fn verdict_case(out: &mut String, classname: &str, name: &str, verdict: &Verdict
             message = format!(
                 "measured {}, expected {}",
                 format_measured(verdict),
-                verdict.expected
+                verdict.statement()
             );
             Some(("failure", message.as_str(), verdict.evidence.as_str()))
         }

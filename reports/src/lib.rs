@@ -9,7 +9,7 @@
 //! run directories side by side; and [`capacity::write_capacity_dir`]
 //! draws a capacity curve with its knee.
 //!
-//! All take a [`RunReport`](somon_scenarios::RunReport) from
+//! All take a [`RunReport`](somon_record::RunReport) from
 //! `somon-scenarios` and compute nothing about the run: the verdicts, the
 //! tally and the exit code come from there, this crate only renders them.
 //! Charts are drawn with plotters in an embedded font (DejaVu Sans), so
@@ -17,7 +17,7 @@
 //! same bytes.
 //!
 //! ```
-//! use somon_scenarios::{Manifest, Outcome, RunRecord, RunReport, RunStatus, Verdict};
+//! use somon_record::{Manifest, Outcome, RunRecord, RunReport, RunStatus, Verdict, VerdictKind};
 //!
 //! let report = RunReport {
 //!     manifest: Manifest { scenario: "smoke".into(), ..Manifest::default() },
@@ -26,6 +26,7 @@
 //!     validity: vec![],
 //!     steady_state: vec![],
 //!     verdicts: vec![Verdict {
+//!         kind: VerdictKind::Claim,
 //!         claim: "p99-cached".into(),
 //!         source: "README.md §Performance".into(),
 //!         phase: Some("steady".into()),

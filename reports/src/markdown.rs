@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use somon_scenarios::{Outcome, RunReport, Verdict};
+use somon_record::{Outcome, RunReport, Verdict};
 
 use crate::format::{
     bytes, cut_short, format_measured, invalid_phases, result_label, status_name, NONE,
@@ -121,7 +121,7 @@ fn table(out: &mut String, first: &str, verdicts: &[Verdict]) {
             code(&v.claim),
             text(&v.source),
             v.phase.as_deref().map_or(NONE.to_string(), text),
-            code(&v.expected),
+            code(&v.statement()),
             text(&format_measured(v)),
             v.samples,
         );

@@ -9,7 +9,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use somon_scenarios::regression::{Baseline, Comparison, Finding, Stat};
+use somon_record::regression::{Baseline, Comparison, Finding, Stat};
 
 #[derive(Serialize)]
 struct RegressionFile<'a> {
@@ -30,8 +30,8 @@ struct BaselineRef<'a> {
 /// comparison.
 ///
 /// ```
-/// use somon_scenarios::regression::{compare, Baseline, Series};
-/// use somon_scenarios::RegressionSettings;
+/// use somon_record::regression::{compare, Baseline, Series};
+/// use somon_record::regression::RegressionSettings;
 ///
 /// let s = |v: f64| Series { journey: "health".into(), phase: "steady".into(),
 ///     p50_ms: vec![v; 6], p99_ms: vec![v; 6], rps: vec![50.0; 6] };

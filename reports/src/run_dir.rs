@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use somon_scenarios::RunReport;
+use somon_record::RunReport;
 
 use crate::{charts, gameday, html, json, junit, markdown};
 
@@ -41,7 +41,7 @@ use crate::{charts, gameday, html, json, junit, markdown};
 /// # Example
 ///
 /// ```
-/// use somon_scenarios::{Manifest, RunRecord, RunReport, RunStatus};
+/// use somon_record::{Manifest, RunRecord, RunReport, RunStatus};
 ///
 /// let report = RunReport {
 ///     manifest: Manifest { scenario: "smoke".into(), ..Manifest::default() },
@@ -117,7 +117,7 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
 /// # Example
 ///
 /// ```
-/// use somon_scenarios::{Manifest, RunRecord, RunReport, RunStatus};
+/// use somon_record::{Manifest, RunRecord, RunReport, RunStatus};
 ///
 /// let report = RunReport {
 ///     manifest: Manifest { scenario: "smoke".into(), ..Manifest::default() },

@@ -1,6 +1,6 @@
 //! The verdict table printed at the end of a run.
 
-use somon_scenarios::{Outcome, RunReport, Verdict};
+use somon_record::{Outcome, RunReport, Verdict};
 
 use crate::format::{cut_short, format_measured, invalid_phases, status_name, NONE};
 
@@ -37,7 +37,7 @@ pub fn verdict_table(report: &RunReport, color: bool) -> String {
                 v.outcome.label().to_string(),
                 clean(&v.claim),
                 v.phase.as_deref().map_or(NONE.to_string(), clean),
-                clean(&v.expected),
+                clean(&v.statement()),
                 format_measured(v),
                 v.samples.to_string(),
             ]

@@ -201,7 +201,7 @@ fn errors_chart_has_a_line_per_kind_that_occurred_and_the_fault_window() {
 fn a_fault_never_removed_is_shaded_to_the_end_and_no_samples_means_no_breaker_chart() {
     let mut report = util::report();
     report.record.faults.pop();
-    report.record.faults.push(somon_scenarios::FaultEvent {
+    report.record.faults.push(somon_record::FaultEvent {
         at: Duration::from_secs(15),
         applied: true,
         hits: "target".into(),

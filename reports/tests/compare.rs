@@ -13,9 +13,9 @@ use somon_loadgen::{
     new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Model, Outcome as Load,
     RunOutput, SelfCheck, Validity,
 };
+use somon_record::{Manifest, PhaseRun, RunRecord, RunReport, RunStatus};
 use somon_reports::compare::{compare_dirs, CompareError};
 use somon_reports::write_run_dir;
-use somon_scenarios::{Manifest, PhaseRun, RunRecord, RunReport, RunStatus};
 
 /// Seconds of the one phase.
 const SECONDS: u64 = 10;

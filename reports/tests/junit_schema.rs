@@ -5,8 +5,8 @@
 
 mod util;
 
+use somon_record::{Outcome, RunStatus, Verdict};
 use somon_reports::write_run_dir;
-use somon_scenarios::{Outcome, RunStatus, Verdict};
 
 /// Checks one document; returns (tests, failures, skipped) of its suite.
 fn check(xml: &str) -> (usize, usize, usize) {
@@ -73,6 +73,7 @@ fn junit_follows_the_schema_for_pass_fail_unknown_and_cut_short_runs() {
     let mut report = util::report();
     let first = report.verdicts[0].clone();
     let verdict = |claim: &str, outcome: Outcome| Verdict {
+        kind: Default::default(),
         claim: claim.into(),
         outcome,
         evidence: format!("{claim} <evidence> & \"quotes\""),

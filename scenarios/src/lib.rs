@@ -49,30 +49,31 @@
 //! assert_eq!(err.column, 20);
 //! ```
 
-mod claim;
 pub mod gameday;
 mod merge;
-pub mod regression;
-mod report;
 mod run;
 mod scenario;
 mod shard;
 mod twins;
-mod verdict;
 
 pub mod capacity;
 
 pub use merge::{merge, MergeError};
-pub use report::{exit, Host, Manifest, PhaseValidity, RunReport, RunStatus};
 pub use run::{execute, MethodStart, RunError, RunOptions, SpawnCommand};
-pub use shard::{Shard, ShardError, ShardManifest};
+pub use shard::{Shard, ShardError};
 
-pub use claim::{parse_duration, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 pub use scenario::{
-    CapacitySpec, Claim, CorpusShape, EndpointCheck, Fault, FaultStep, Figure, FigureCheck,
-    Journey, Load, Phase, Problem, RegressionSettings, Scenario, ScenarioError, Target,
+    CapacitySpec, CorpusShape, EndpointCheck, Fault, FaultStep, Figure, FigureCheck, Journey, Load,
+    Phase, Problem, Scenario, ScenarioError, Target,
 };
 pub use twins::{TwinEntry, TwinMap, Uncovered};
-pub use verdict::{
-    judge, samples_needed, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord, Verdict,
+
+// The record and its judgement live in `somon-record`; they are re-exported
+// here so that code driving a scenario needs one import.
+pub use somon_record::regression::{self, RegressionSettings};
+pub use somon_record::{
+    judge, judge_alert, judge_run, judge_steady_state, parse_duration, samples_needed, Claim,
+    ClaimError, Cmp, Dependency, Exit, Expectation, FaultEvent, Host, Manifest, Metric, Outcome,
+    PhaseRun, PhaseValidity, ProbeEvent, RunRecord, RunReport, RunStatus, ShardManifest, Threshold,
+    Verdict, VerdictKind,
 };

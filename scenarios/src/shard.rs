@@ -183,27 +183,6 @@ impl FromStr for Shard {
     }
 }
 
-/// What a shard's manifest records, and a merged run's: which shards of
-/// how many, the agreed start time, and when each run clock started.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardManifest {
-    /// How many shards shared the load.
-    pub count: u32,
-    /// The shards this record holds: one for a shard's own run, all of
-    /// them for a merged one.
-    pub indices: Vec<u32>,
-    /// The journey seed of each shard in `indices`.
-    pub seeds: Vec<u64>,
-    /// The shared start time the shards waited for (`--start-at`), RFC
-    /// 3339 UTC.
-    pub start_at: Option<String>,
-    /// Wall-clock time the run clock started, in ms since the Unix epoch,
-    /// per shard in `indices`: what [`merge`](crate::merge) aligns the
-    /// shards' time series on. Empty when the run stopped before its
-    /// clock started (its steady state failed).
-    pub clock_started_unix_ms: Vec<u64>,
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

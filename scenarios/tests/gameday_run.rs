@@ -106,7 +106,7 @@ async fn a_short_plan_measures_detection_and_recovery() {
     let verdict = |id: &str| report.verdicts.iter().find(|v| v.claim == id).unwrap();
     assert_eq!(verdict("drill reset").outcome, Outcome::Pass);
     assert_eq!(verdict("drill never-recovers").outcome, Outcome::Fail);
-    assert_eq!(report.exit_code(), somon_scenarios::exit::FAIL);
+    assert_eq!(report.exit_code(), somon_scenarios::Exit::Fail);
     assert!(report
         .history
         .iter()

@@ -82,7 +82,7 @@ phase = "steady"
         .iter()
         .all(|v| v.outcome == Outcome::Pass));
     assert_eq!(report.record.phases.len(), 2);
-    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.exit_code(), somon_scenarios::Exit::Fail);
     assert!(report.manifest.host.cores >= 1);
     assert_eq!(report.manifest.scenario, "small");
 }
@@ -164,7 +164,7 @@ phase = "long"
     assert!(report.record.phases[0].output.elapsed < Duration::from_secs(20));
     assert_eq!(report.verdicts.len(), 1);
     assert_eq!(report.verdicts[0].outcome, Outcome::Pass);
-    assert_eq!(report.exit_code(), 3);
+    assert_eq!(report.exit_code(), somon_scenarios::Exit::Inconclusive);
 }
 
 /// Defect twins need a target this run starts, and `busy-poll` one in its

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use somon_scenarios::{Expectation, FaultEvent, Metric, RunReport};
+use somon_record::{Expectation, FaultEvent, Metric, RunReport};
 
 /// A stretch of the run clock (seconds) during which a fault was on.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,12 +122,8 @@ fn add(total: &mut Histogram<u64>, h: &Histogram<u64>) -> Result<(), String> {
 pub(super) fn thresholds(report: &RunReport, journey: &str) -> Vec<Threshold> {
     let mut out: Vec<Threshold> = Vec::new();
     for verdict in &report.verdicts {
-        // Alerts are written `never p99(x) > 1s for 2m`.
-        let text = verdict
-            .expected
-            .strip_prefix("never ")
-            .unwrap_or(&verdict.expected);
-        let Ok(e) = text.parse::<Expectation>() else {
+        // Claims and alerts alike hold their expression as written.
+        let Ok(e) = verdict.expected.parse::<Expectation>() else {
             continue;
         };
         let on_journey = match &e.metric {
@@ -140,7 +136,7 @@ pub(super) fn thresholds(report: &RunReport, journey: &str) -> Vec<Threshold> {
             continue;
         }
         let millis = e.threshold.value() * 1e3;
-        let label = format!("{}: {text}", verdict.claim);
+        let label = format!("{}: {}", verdict.claim, verdict.statement());
         // The same claim judged per phase draws one line, not one per phase.
         if !out.iter().any(|t| t.label == label) {
             out.push(Threshold { label, millis });

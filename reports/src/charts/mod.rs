@@ -10,7 +10,7 @@
 use image::ImageEncoder as _;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use somon_scenarios::RunReport;
+use somon_record::RunReport;
 
 mod breakers;
 pub(crate) mod capacity;

@@ -18,7 +18,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use somon_scenarios::RunReport;
+use somon_record::RunReport;
 
 use crate::run_dir::{sync_dir, write_atomically};
 
@@ -119,7 +119,7 @@ fn load(which: &'static str, dir: &Path) -> Result<Run, CompareError> {
 /// # Example
 ///
 /// ```
-/// use somon_scenarios::{Manifest, RunRecord, RunReport, RunStatus};
+/// use somon_record::{Manifest, RunRecord, RunReport, RunStatus};
 ///
 /// let report = RunReport {
 ///     manifest: Manifest { scenario: "smoke".into(), ..Manifest::default() },

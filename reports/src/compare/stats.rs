@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use somon_scenarios::RunReport;
+use somon_record::RunReport;
 
 /// The phase name of a journey's row over the whole run.
 pub(crate) const ALL_PHASES: &str = "all phases";

@@ -15,7 +15,7 @@ use somon_loadgen::{
     new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Model, Outcome as Load,
     RunOutput, Sample, SelfCheck, Validity,
 };
-use somon_scenarios::{
+use somon_record::{
     FaultEvent, Manifest, Outcome, PhaseRun, PhaseValidity, RunRecord, RunReport, RunStatus,
     Verdict,
 };
@@ -143,6 +143,7 @@ pub(crate) fn report() -> RunReport {
         }],
         steady_state: vec![],
         verdicts: vec![Verdict {
+            kind: Default::default(),
             claim: "p99-cached".into(),
             source: "README.md §Performance".into(),
             phase: Some("steady".into()),

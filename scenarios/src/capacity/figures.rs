@@ -3,7 +3,7 @@
 //! target used at the steps that held.
 
 use super::{LoadUnit, StepOutcome, StepResult, Stop};
-use crate::{Figure, FigureCheck, Outcome, Verdict};
+use crate::{Figure, FigureCheck, Outcome, Verdict, VerdictKind};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -32,6 +32,7 @@ pub fn judge_figures(
                 } => cpu(steps, *millicores_per_1000_rps),
             };
             Verdict {
+                kind: VerdictKind::CapacityFigure,
                 claim: figure.id.clone(),
                 source: figure.source.clone(),
                 phase: None,

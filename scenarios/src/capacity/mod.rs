@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    execute, CapacitySpec, Load, Outcome, RunError, RunOptions, RunReport, Scenario, Verdict,
+    execute, CapacitySpec, Exit, Load, Outcome, RunError, RunOptions, RunReport, Scenario, Verdict,
 };
 
 pub use figures::judge_figures;
@@ -129,17 +129,16 @@ impl CapacityReport {
         self.knee.map(|i| self.steps[i].load)
     }
 
-    /// Exit code (SPEC §7): 1 when a figure failed or no step passed a
-    /// claim it failed; 3 when nothing is known either way; else 0.
-    pub fn exit_code(&self) -> u8 {
-        use crate::exit;
+    /// Exit code: a failure when a figure failed or no step passed a
+    /// claim it failed; inconclusive when nothing is known either way.
+    pub fn exit_code(&self) -> Exit {
         let figures: Vec<Outcome> = self.figures.iter().map(|v| v.outcome).collect();
         if figures.contains(&Outcome::Fail) || (self.knee.is_none() && self.stop == Stop::Failed) {
-            exit::FAIL
+            Exit::Fail
         } else if self.knee.is_none() || figures.contains(&Outcome::Unknown) {
-            exit::INCONCLUSIVE
+            Exit::Inconclusive
         } else {
-            exit::PASS
+            Exit::Pass
         }
     }
 }

@@ -214,14 +214,14 @@ fn exit_codes_follow_the_knee_and_the_figures() {
     };
     assert_eq!(
         report(vec![step(1.0, Pass), step(2.0, Fail)], Stop::Failed, vec![]).exit_code(),
-        0
+        crate::Exit::Pass
     );
     assert_eq!(
         report(vec![step(1.0, Fail)], Stop::Failed, vec![]).exit_code(),
-        1
+        crate::Exit::Fail
     );
     assert_eq!(
         report(vec![step(1.0, Inconclusive)], Stop::Inconclusive, vec![]).exit_code(),
-        3
+        crate::Exit::Inconclusive
     );
 }

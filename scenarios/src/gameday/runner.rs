@@ -13,7 +13,7 @@ use somon_loadgen::RunControl;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{measure_drill, secs, Anchor, FaultWindow, GameDay, Observation, Plan, RemedyTaken};
-use crate::{execute, MethodStart, RunError, RunOptions, RunReport, Verdict};
+use crate::{execute, MethodStart, RunError, RunOptions, RunReport, Verdict, VerdictKind};
 
 /// The endpoints the runner polls every [`POLL`].
 const ENDPOINTS: [&str; 4] = ["/health", "/ready", "/circuit-breakers/status", "/metrics"];
@@ -106,6 +106,7 @@ fn judge(plan: &Plan, report: &mut RunReport, driven: Driven) -> GameDay {
             observed_until,
         );
         report.verdicts.push(Verdict {
+            kind: VerdictKind::Drill,
             claim: format!("drill {}", drill.id),
             source: drill.source.clone(),
             phase: None,

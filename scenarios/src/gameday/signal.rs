@@ -16,6 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::gameday::Observation;
 use crate::Cmp;
 
 /// A server-side figure from `/metrics`.
@@ -206,20 +207,6 @@ pub fn restarts(observations: &[Observation]) -> impl Iterator<Item = &Observati
             last = Some(uptime);
             went_back
         })
-}
-
-/// One answer (or non-answer) of the target, polled by the game-day runner
-/// or sampled by the load generator.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Observation {
-    /// Run-clock time.
-    pub at: std::time::Duration,
-    /// `/health`, `/ready`, `/metrics` or `/circuit-breakers/status`.
-    pub endpoint: String,
-    /// HTTP status; `None` when the target did not answer.
-    pub status: Option<u16>,
-    /// The JSON body (`null` without one).
-    pub body: serde_json::Value,
 }
 
 /// A signal text that does not parse: 1-based column and message.

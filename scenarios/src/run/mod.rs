@@ -29,8 +29,8 @@ use somon_loadgen::{RunControl, ValidityLimits};
 pub use target::SpawnCommand;
 
 use crate::{
-    judge, Outcome, PhaseRun, PhaseValidity, RunRecord, RunReport, RunStatus, Scenario, Shard,
-    ShardManifest, Target, Verdict,
+    judge_run, Outcome, PhaseRun, PhaseValidity, RunRecord, RunReport, RunStatus, Scenario, Shard,
+    ShardManifest, Target,
 };
 use target::{RunningTarget, TargetSetup};
 use watch::{StopReason, Stopped};
@@ -404,15 +404,12 @@ pub(crate) fn judge_report(scenario: &Scenario, report: &mut RunReport) {
             },
         })
         .collect();
-    let claims = scenario.claims.iter().map(|c| judge(c, &report.record));
-    let alerts = scenario
-        .alerts
-        .iter()
-        .map(|a| quiet(judge(a, &report.record)));
-    report.verdicts = claims
-        .chain(alerts)
-        .map(|verdict| earned(verdict, report))
-        .collect();
+    report.verdicts = judge_run(
+        &scenario.claims,
+        &scenario.alerts,
+        &report.record,
+        &report.validity,
+    );
 }
 
 /// Sleeps until the wall clock reaches `at` (at once when it has passed),
@@ -458,46 +455,4 @@ fn shard_manifest(shard: Shard, base_seed: u64, start_at: Option<SystemTime>) ->
         }),
         clock_started_unix_ms: Vec::new(),
     }
-}
-
-/// An alert rule holds when it stays quiet: its windowed condition (which
-/// [`judge`] passes when it held for the whole window) must never have
-/// held on a run that claims the system is within the runbook's limits.
-fn quiet(mut verdict: Verdict) -> Verdict {
-    verdict.expected = format!("never {}", verdict.expected);
-    match verdict.outcome {
-        Outcome::Pass => {
-            verdict.outcome = Outcome::Fail;
-            verdict.evidence = format!("the alert would have FIRED: {}", verdict.evidence);
-        }
-        Outcome::Fail => {
-            verdict.outcome = Outcome::Pass;
-            verdict.evidence = format!("the alert stayed quiet: {}", verdict.evidence);
-        }
-        Outcome::Unknown => {}
-    }
-    verdict
-}
-
-/// A PASS stands only on phases whose generator kept up (SPEC §4: a run
-/// whose generator was the bottleneck is never PASS).
-fn earned(mut verdict: Verdict, report: &RunReport) -> Verdict {
-    if verdict.outcome != Outcome::Pass {
-        return verdict;
-    }
-    let invalid: Vec<&PhaseValidity> = report
-        .validity
-        .iter()
-        .filter(|v| !v.valid && verdict.phase.as_ref().is_none_or(|p| *p == v.phase))
-        .collect();
-    if let Some(first) = invalid.first() {
-        verdict.outcome = Outcome::Unknown;
-        verdict.evidence = format!(
-            "{}; but phase {} is INVALID ({}), so it cannot pass",
-            verdict.evidence,
-            first.phase,
-            first.reasons.join("; ")
-        );
-    }
-    verdict
 }

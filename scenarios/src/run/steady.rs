@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::{judge, Claim, Journey, Load, Phase, PhaseRun, RunRecord, Scenario, Verdict};
+use crate::{
+    judge_steady_state, Claim, Journey, Load, Phase, PhaseRun, RunRecord, Scenario, Verdict,
+};
 
 use super::phase::{self, PhaseContext};
 
@@ -61,7 +63,7 @@ pub(crate) async fn check(scenario: &Scenario, when: &str, cx: &PhaseContext<'_>
                 expect: expect.clone(),
                 phase: Some(name.clone()),
             };
-            let mut verdict = judge(&claim, &record);
+            let mut verdict = judge_steady_state(&claim, &record);
             if let Some(why) = &failed_to_run {
                 verdict.evidence = format!("the probe could not run: {why}");
             }

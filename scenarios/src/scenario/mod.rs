@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub use somon_loadgen::Journey;
 
-use crate::Expectation;
+use crate::{Claim, Expectation, RegressionSettings};
 
 pub use capacity::{CapacitySpec, Figure, FigureCheck};
 pub(crate) use check::{syntax_error, Checker};
@@ -65,33 +65,6 @@ pub struct EndpointCheck {
     pub json: Vec<(String, serde_json::Value)>,
     /// Time between two polls.
     pub every: Duration,
-}
-
-/// The regression gate's settings (SPEC §5): a change counts as a
-/// regression only when its confidence interval lies entirely beyond the
-/// tolerance, in the bad direction.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RegressionSettings {
-    /// Allowed change as a share of the baseline's median (`"10%"`).
-    pub relative: f64,
-    /// Allowed change of a latency statistic in absolute terms (`"5ms"`).
-    /// A latency regresses only beyond both.
-    pub absolute: Duration,
-    /// Confidence of the interval (`"95%"`).
-    pub confidence: f64,
-    /// Bootstrap resamples.
-    pub resamples: u32,
-}
-
-impl Default for RegressionSettings {
-    fn default() -> RegressionSettings {
-        RegressionSettings {
-            relative: 0.10,
-            absolute: Duration::from_millis(1),
-            confidence: 0.95,
-            resamples: 2000,
-        }
-    }
 }
 
 impl Scenario {
@@ -287,17 +260,4 @@ impl Fault {
             Fault::ModuleEdit(_) | Fault::ConfigInvalidPatch(_) | Fault::HitRateAudit(_)
         )
     }
-}
-
-/// A claim to verify.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Claim {
-    /// Stable id (testcase name in JUnit).
-    pub id: String,
-    /// Which document and section states it.
-    pub source: String,
-    /// What must hold.
-    pub expect: Expectation,
-    /// The phase it is judged on; `None` for the whole run.
-    pub phase: Option<String>,
 }

@@ -10,9 +10,10 @@ use somon_loadgen::Method;
 use toml::Spanned;
 
 use super::super::raw::{RawCheck, RawRegression, RawRequest, RawTolerance};
-use super::super::{EndpointCheck, Journey, RegressionSettings};
+use super::super::{EndpointCheck, Journey};
 use super::Checker;
 use crate::parse_duration;
+use crate::RegressionSettings;
 
 /// `[[requests]]` as journeys, by name.
 pub(super) fn requests(

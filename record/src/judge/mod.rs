@@ -4,112 +4,18 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
-use somon_loadgen::{Key, RunOutput, Sample};
+use somon_loadgen::{Key, Sample};
 
-use crate::{Claim, Cmp, Dependency, Expectation, Metric};
+use crate::{
+    Claim, Cmp, Dependency, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent,
+    RunRecord, Verdict, VerdictKind,
+};
 
 mod compilations;
 mod series;
 mod window;
 
 use window::windowed;
-
-/// One load phase as it ran.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PhaseRun {
-    /// The phase's name.
-    pub name: String,
-    /// When it started on the run clock.
-    pub start: Duration,
-    /// What the load generator recorded (its clock starts at `start`).
-    pub output: RunOutput,
-}
-
-/// A fault or action as it happened on the run clock.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FaultEvent {
-    /// Run-clock time.
-    pub at: Duration,
-    /// `true` when the fault was applied, `false` when removed.
-    pub applied: bool,
-    /// What it hit: `external:NAME` for registry and proxy faults,
-    /// `target` for process faults.
-    pub hits: String,
-}
-
-/// A check the harness made itself during the run (a probe step): it
-/// changed something and looked whether the target took it right.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProbeEvent {
-    /// Run-clock time of the change.
-    pub at: Duration,
-    /// `module-edit` or `config-invalid-patch`.
-    pub kind: String,
-    /// Whether the target behaved.
-    pub passed: bool,
-    /// What was seen.
-    pub detail: String,
-}
-
-/// Everything a run measured that claims are judged on.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct RunRecord {
-    /// The phases, in order.
-    pub phases: Vec<PhaseRun>,
-    /// Fault applications and removals.
-    pub faults: Vec<FaultEvent>,
-    /// The harness's own checks (module edits, refused config patches).
-    #[serde(default)]
-    pub probes: Vec<ProbeEvent>,
-}
-
-/// The outcome of one claim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Outcome {
-    /// The claim held.
-    Pass,
-    /// It did not.
-    Fail,
-    /// Too little data to say.
-    Unknown,
-}
-
-impl Outcome {
-    /// `PASS`, `FAIL` or `UNKNOWN`, as `verdicts.json` and the reports
-    /// spell it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Pass => "PASS",
-            Outcome::Fail => "FAIL",
-            Outcome::Unknown => "UNKNOWN",
-        }
-    }
-}
-
-/// A claim's verdict.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// The claim's id.
-    pub claim: String,
-    /// Which document and section states it.
-    pub source: String,
-    /// The phase judged (`None`: the whole run).
-    pub phase: Option<String>,
-    /// PASS, FAIL or UNKNOWN.
-    pub outcome: Outcome,
-    /// What was expected, as written.
-    pub expected: String,
-    /// The measured value in base units (seconds, ratio, bytes, per
-    /// second); for the windowed form, the longest run of seconds the
-    /// condition held.
-    pub measured: Option<f64>,
-    /// How many samples the value rests on.
-    pub samples: u64,
-    /// What decided it, in words.
-    pub evidence: String,
-}
 
 /// What a metric came to.
 struct Measured {
@@ -134,8 +40,53 @@ pub fn samples_needed(quantile: f64) -> u64 {
     (10.0 / (1.0 - quantile)).ceil() as u64
 }
 
-/// Judges `claim` against `record`.
+/// Judges a document's `claim` against `record`.
 pub fn judge(claim: &Claim, record: &RunRecord) -> Verdict {
+    decide(VerdictKind::Claim, claim, record)
+}
+
+/// Judges a steady-state expression on the short probe run before or after
+/// the method (the record holds that probe's phase).
+pub fn judge_steady_state(claim: &Claim, record: &RunRecord) -> Verdict {
+    decide(VerdictKind::SteadyState, claim, record)
+}
+
+/// Judges a runbook's alert rule against `record`: PASS when it stayed
+/// quiet (its condition never held over its whole window), FAIL when it
+/// would have fired, UNKNOWN when the data cannot say.
+pub fn judge_alert(alert: &Claim, record: &RunRecord) -> Verdict {
+    let mut verdict = decide(VerdictKind::Alert, alert, record);
+    // `decide` answers "did the condition hold for the window?"; the alert
+    // rule's claim is the opposite.
+    match verdict.outcome {
+        Outcome::Pass => {
+            verdict.outcome = Outcome::Fail;
+            verdict.evidence = format!("the alert would have FIRED: {}", verdict.evidence);
+        }
+        Outcome::Fail => {
+            verdict.outcome = Outcome::Pass;
+            verdict.evidence = format!("the alert stayed quiet: {}", verdict.evidence);
+        }
+        Outcome::Unknown => {}
+    }
+    verdict
+}
+
+/// Every claim and alert of a run, each held to the validity rule
+/// ([`Verdict::earned`]): what a run's verdict table shows.
+pub fn judge_run(
+    claims: &[Claim],
+    alerts: &[Claim],
+    record: &RunRecord,
+    validity: &[PhaseValidity],
+) -> Vec<Verdict> {
+    let claims = claims.iter().map(|c| judge(c, record));
+    let alerts = alerts.iter().map(|a| judge_alert(a, record));
+    claims.chain(alerts).map(|v| v.earned(validity)).collect()
+}
+
+/// Whether `claim`'s condition held on `record`.
+fn decide(kind: VerdictKind, claim: &Claim, record: &RunRecord) -> Verdict {
     let phases: Vec<&PhaseRun> = record
         .phases
         .iter()
@@ -150,14 +101,15 @@ pub fn judge(claim: &Claim, record: &RunRecord) -> Verdict {
         measure(e, &phases, record)
     };
     let outcome = match (measured.value, e.window) {
-        // The alert form holds when its condition held for the whole window
-        // (the value is the longest run of seconds it held).
+        // The windowed form holds when its condition held for the whole
+        // window (the value is the longest run of seconds it held).
         (Some(held), Some(window)) if held >= window.as_secs().max(1) as f64 => Outcome::Pass,
         (Some(value), None) if e.cmp.holds(value, e.threshold.value()) => Outcome::Pass,
         (Some(_), _) => Outcome::Fail,
         (None, _) => Outcome::Unknown,
     };
     Verdict {
+        kind,
         claim: claim.id.clone(),
         source: claim.source.clone(),
         phase: claim.phase.clone(),

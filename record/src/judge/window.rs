@@ -8,7 +8,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use somon_loadgen::interval_log;
 
-use super::{samples, Measured, PhaseRun};
+use super::{samples, Measured};
+use crate::PhaseRun;
 use crate::{Expectation, Metric};
 
 /// The alert form: the condition held over every second of some window of

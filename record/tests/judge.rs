@@ -10,7 +10,7 @@ use somon_loadgen::{
     ErrorCounts, IntervalPoint, Key, Measurement, Model, Outcome as Sent, RunOutput, Sample,
     SelfCheck, Validity,
 };
-use somon_scenarios::{judge, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord};
+use somon_record::{judge, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord};
 
 fn claim(expect: &str) -> Claim {
     Claim {

@@ -2,8 +2,9 @@
 //! exposition (`name{labels} value [timestamp]`), or a top-level number of
 //! a JSON body (the reference system's `/metrics`).
 
-use super::{samples, Measured, PhaseRun};
+use super::{samples, Measured};
 use crate::Cmp;
+use crate::PhaseRun;
 
 /// The values of series `name` in one sample body, one per label set.
 pub(super) fn values(body: &serde_json::Value, name: &str) -> Vec<f64> {

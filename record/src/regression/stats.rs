@@ -58,7 +58,7 @@ impl SplitMix {
 /// drawn with replacement. `None` when either side is empty or holds NaN.
 ///
 /// ```
-/// use somon_scenarios::regression::stats::bootstrap_median_difference;
+/// use somon_record::regression::stats::bootstrap_median_difference;
 ///
 /// let base = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 1.02];
 /// let slower: Vec<f64> = base.iter().map(|v| v + 20.0).collect();

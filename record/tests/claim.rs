@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use somon_scenarios::{Cmp, Dependency, Expectation, Metric, Threshold};
+use somon_record::{Cmp, Dependency, Expectation, Metric, Threshold};
 
 fn parse(text: &str) -> Expectation {
     text.parse()

@@ -75,7 +75,7 @@ pub struct Manifest {
     /// For a `--shard I/N` run or a merge of shards: which shards, their
     /// seeds and clocks; `None` for a whole run.
     #[serde(default)]
-    pub shard: Option<crate::ShardManifest>,
+    pub shard: Option<ShardManifest>,
 }
 
 /// One phase's load-generator self-check, for the validity table.
@@ -111,16 +111,52 @@ pub struct RunReport {
     pub history: Vec<somon_chaos::Event>,
 }
 
-/// Process exit codes of SPEC §7.
-pub mod exit {
-    /// Every claim passed on a valid, complete run.
-    pub const PASS: u8 = 0;
-    /// A claim failed (or a regression was found).
-    pub const FAIL: u8 = 1;
-    /// Usage or scenario error.
-    pub const USAGE: u8 = 2;
-    /// The run was invalid, cut short, or a verdict is unknown.
-    pub const INCONCLUSIVE: u8 = 3;
+/// What a command's process exit code says. Every command maps its
+/// result to one of these; nothing else is a valid exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Exit {
+    /// 0: every verdict PASS on a valid, complete run.
+    Pass = 0,
+    /// 1: a verdict FAILED (a claim, a drill, a regression, …).
+    Fail = 1,
+    /// 2: bad usage or a bad scenario file.
+    Usage = 2,
+    /// 3: the run proves nothing either way: it was invalid (the
+    /// generator could not keep up), cut short, or a verdict is UNKNOWN.
+    Inconclusive = 3,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The exit code a set of outcomes comes to: any FAIL is a failure,
+    /// else any UNKNOWN proves nothing, else all passed.
+    pub fn of(outcomes: impl IntoIterator<Item = Outcome>) -> Exit {
+        let mut exit = Exit::Pass;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Fail => return Exit::Fail,
+                Outcome::Unknown => exit = Exit::Inconclusive,
+                Outcome::Pass => {}
+            }
+        }
+        exit
+    }
+}
+
+impl From<Exit> for u8 {
+    fn from(exit: Exit) -> u8 {
+        exit.code()
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> std::process::ExitCode {
+        std::process::ExitCode::from(exit.code())
+    }
 }
 
 impl RunReport {
@@ -147,22 +183,19 @@ impl RunReport {
             })
     }
 
-    /// The exit code of SPEC §7: a run that did not complete or was invalid
-    /// proves nothing either way (3); otherwise a failed claim or steady
-    /// state is 1, an unknown verdict 3, and all PASS 0.
-    pub fn exit_code(&self) -> u8 {
+    /// The run's exit code: a run that did not complete or was invalid
+    /// proves nothing either way; otherwise a failed claim or steady state
+    /// is a failure, an unknown verdict proves nothing, and all PASS pass.
+    pub fn exit_code(&self) -> Exit {
         if !self.status.is_complete() || !self.is_valid() {
-            return exit::INCONCLUSIVE;
+            return Exit::Inconclusive;
         }
-        let all = self.verdicts.iter().chain(&self.steady_state);
-        let outcomes: Vec<Outcome> = all.map(|v| v.outcome).collect();
-        if outcomes.contains(&Outcome::Fail) {
-            exit::FAIL
-        } else if outcomes.contains(&Outcome::Unknown) {
-            exit::INCONCLUSIVE
-        } else {
-            exit::PASS
-        }
+        Exit::of(
+            self.verdicts
+                .iter()
+                .chain(&self.steady_state)
+                .map(|v| v.outcome),
+        )
     }
 
     /// Counts of PASS, FAIL and UNKNOWN verdicts (steady state excluded).
@@ -174,4 +207,25 @@ impl RunReport {
             count(Outcome::Unknown),
         )
     }
+}
+
+/// What a shard's manifest records, and a merged run's: which shards of
+/// how many, the agreed start time, and when each run clock started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardManifest {
+    /// How many shards shared the load.
+    pub count: u32,
+    /// The shards this record holds: one for a shard's own run, all of
+    /// them for a merged one.
+    pub indices: Vec<u32>,
+    /// The journey seed of each shard in `indices`.
+    pub seeds: Vec<u64>,
+    /// The shared start time the shards waited for (`--start-at`), RFC
+    /// 3339 UTC.
+    pub start_at: Option<String>,
+    /// Wall-clock time the run clock started, in ms since the Unix epoch,
+    /// per shard in `indices`: what the merge of shards aligns the
+    /// shards' time series on. Empty when the run stopped before its
+    /// clock started (its steady state failed).
+    pub clock_started_unix_ms: Vec<u64>,
 }

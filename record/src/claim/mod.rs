@@ -215,8 +215,8 @@ impl ClaimError {
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(somon_scenarios::parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-/// assert_eq!(somon_scenarios::parse_duration("10"), None);
+/// assert_eq!(somon_record::parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+/// assert_eq!(somon_record::parse_duration("10"), None);
 /// ```
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
@@ -314,4 +314,17 @@ impl fmt::Display for Expectation {
         }
         Ok(())
     }
+}
+
+/// A claim to verify.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    /// Stable id (testcase name in JUnit).
+    pub id: String,
+    /// Which document and section states it.
+    pub source: String,
+    /// What must hold.
+    pub expect: Expectation,
+    /// The phase it is judged on; `None` for the whole run.
+    pub phase: Option<String>,
 }

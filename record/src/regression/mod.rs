@@ -6,8 +6,8 @@
 //! rate down); noise alone stays inside.
 //!
 //! ```
-//! use somon_scenarios::regression::{compare, Baseline, Series, Stat};
-//! use somon_scenarios::{Outcome, RegressionSettings};
+//! use somon_record::regression::{compare, Baseline, RegressionSettings, Series, Stat};
+//! use somon_record::Outcome;
 //!
 //! let series = |p50: f64| Series {
 //!     journey: "load_cached".into(),
@@ -29,9 +29,38 @@ pub mod stats;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Outcome, RegressionSettings, RunReport, Verdict};
+use std::time::Duration;
+
+use crate::{Outcome, RunReport, Verdict, VerdictKind};
 
 pub use condense::condense;
+
+/// The regression gate's settings (SPEC §5): a change counts as a
+/// regression only when its confidence interval lies entirely beyond the
+/// tolerance, in the bad direction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegressionSettings {
+    /// Allowed change as a share of the baseline's median (`"10%"`).
+    pub relative: f64,
+    /// Allowed change of a latency statistic in absolute terms (`"5ms"`).
+    /// A latency regresses only beyond both.
+    pub absolute: Duration,
+    /// Confidence of the interval (`"95%"`).
+    pub confidence: f64,
+    /// Bootstrap resamples.
+    pub resamples: u32,
+}
+
+impl Default for RegressionSettings {
+    fn default() -> RegressionSettings {
+        RegressionSettings {
+            relative: 0.10,
+            absolute: Duration::from_millis(1),
+            confidence: 0.95,
+            resamples: 2000,
+        }
+    }
+}
 
 /// Fewest intervals on each side for a comparison to mean anything.
 pub const MIN_INTERVALS: usize = 5;
@@ -185,8 +214,9 @@ impl Comparison {
             ),
         };
         Verdict {
+            kind: VerdictKind::Regression,
             claim: format!("regression:{}:{}", self.journey, self.stat.name()),
-            source: "regression gate: baseline comparison (SPEC §5)".into(),
+            source: "regression gate: baseline comparison".into(),
             phase: Some(self.phase.clone()),
             outcome: match self.finding {
                 Finding::Regressed => Outcome::Fail,
@@ -212,23 +242,7 @@ impl Comparison {
 pub fn verdicts(comparisons: &[Comparison], report: &RunReport) -> Vec<Verdict> {
     comparisons
         .iter()
-        .map(|c| {
-            let mut v = c.to_verdict();
-            let invalid = report
-                .validity
-                .iter()
-                .find(|p| p.phase == c.phase && !p.valid);
-            if let (Outcome::Fail, Some(phase)) = (v.outcome, invalid) {
-                v.outcome = Outcome::Unknown;
-                v.evidence = format!(
-                    "{}; but phase {} is INVALID ({}), so the slowdown may be the machine's",
-                    v.evidence,
-                    phase.phase,
-                    phase.reasons.join("; ")
-                );
-            }
-            v
-        })
+        .map(|c| c.to_verdict().earned(&report.validity))
         .collect()
 }
 

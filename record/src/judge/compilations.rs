@@ -3,7 +3,8 @@
 //! count that shows single-flight (SPEC §2.2: "N concurrent misses on one
 //! key compile once") where latency cannot.
 
-use super::{samples, series, Measured, PhaseRun};
+use super::{samples, series, Measured};
+use crate::PhaseRun;
 
 /// One `/metrics` sample's counters: (compilations, cache size, evictions).
 /// JSON bodies (the reference system) by field; Prometheus text by the
