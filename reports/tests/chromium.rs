@@ -91,7 +91,9 @@ fn absent() -> bool {
     if Path::new(CHROMIUM).exists() {
         return false;
     }
-    println!("skipped: {CHROMIUM} is absent (apt-get install chromium); .ci/run installs it");
+    util::skip(&format!(
+        "{CHROMIUM} is absent (apt-get install chromium; .ci/run installs it)"
+    ));
     true
 }
 

@@ -2,6 +2,8 @@
 //! the import/export lists, parse errors, line preservation, and running the
 //! output in Node.
 
+mod util;
+
 use std::io::Write as _;
 use std::process::Command;
 
@@ -394,10 +396,10 @@ fn crlf_sources_keep_their_line_count() {
 // ---------------------------------------------------------------- node
 
 /// Runs `entry` from `modules` (specifier, source) in Node and returns its
-/// stdout, or `None` when node is not installed.
+/// stdout, or `None` (after saying the test skips) when node is not installed.
 fn run_in_node(modules: &[(&str, &str)], entry: &str) -> Option<String> {
-    if Command::new("node").arg("-v").output().is_err() {
-        eprintln!("skipping: `node` is not on PATH");
+    if let Err(e) = Command::new("node").arg("-v").output() {
+        util::skip(&util::node_unavailable(&e, "the compiled code was not run"));
         return None;
     }
     let mut js = String::from("const sources = {\n");

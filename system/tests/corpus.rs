@@ -1,6 +1,8 @@
 //! The corpus generator: determinism, shape, sizes, and that what it writes
 //! links (every import resolves, every imported name is exported) and runs.
 
+mod util;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
@@ -410,7 +412,10 @@ fn entries_bundle_and_run_in_node() {
         let output = match Command::new("node").arg(&runner).output() {
             Ok(output) => output,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!("node not installed; skipping");
+                util::skip(&util::node_unavailable(
+                    &e,
+                    "the bundled entries were not run",
+                ));
                 return;
             }
             Err(e) => panic!("{e}"),

@@ -35,7 +35,7 @@ fn rss_bytes() -> Option<u64> {
 #[tokio::test]
 async fn leak_grows_memory_with_every_load() {
     if rss_bytes().is_none() {
-        eprintln!("skipping: no /proc/self/statm on this platform");
+        util::skip("no /proc/self/statm on this platform");
         return;
     }
     for defect in [None, Some(Defect::Leak)] {

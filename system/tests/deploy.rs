@@ -18,13 +18,13 @@ fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
 }
 
-/// `promtool`, or `None` after printing why the check is skipped.
+/// `promtool`, or `None` after saying the test skips and why.
 fn promtool() -> Option<&'static str> {
     match Command::new("promtool").arg("--version").output() {
         Ok(out) if out.status.success() => Some("promtool"),
         _ => {
-            eprintln!(
-                "skipping: promtool is not installed (Debian package `prometheus`; .ci/run installs it)"
+            util::skip(
+                "promtool is not installed (Debian package `prometheus`; .ci/run installs it)",
             );
             None
         }

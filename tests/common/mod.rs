@@ -86,3 +86,21 @@ pub(crate) fn serve(root: &Path) -> Served {
         url: format!("http://{address}"),
     }
 }
+
+/// Says that the running test skips and why, as a line
+/// `SKIPPED: <test>: <reason>` at column 0: `.ci/run` counts these lines as
+/// skipped tests rather than passed ones. It writes through the stderr
+/// handle in one piece, as the harness captures `println!` and `eprintln!`
+/// of a passing test; the leading newline ends the harness's
+/// `test NAME ... ` (one test at a time). Once per test.
+pub(crate) fn skip(reason: &str) {
+    use std::io::Write as _;
+    thread_local!(static SAID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if SAID.with(|said| said.replace(true)) {
+        return;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let line = format!("\nSKIPPED: {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}

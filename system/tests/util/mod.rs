@@ -71,13 +71,44 @@ pub fn breaker(name: &str, state: somon_system::BreakerState) -> somon_system::B
     }
 }
 
+/// Says that the running test skips (all or part of what it checks) and
+/// why, as a line `SKIPPED: <test>: <reason>` at column 0: `.ci/run` counts
+/// these lines as skipped tests rather than passed ones. It writes through
+/// the stderr handle in one piece, as the harness captures `eprintln!` of a
+/// passing test; the leading newline ends the harness's `test NAME ... `
+/// (one test at a time). Once per test, however often it is called.
+pub fn skip(reason: &str) {
+    use std::io::Write as _;
+    thread_local!(static SAID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if SAID.with(|said| said.replace(true)) {
+        return;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let line = format!("\nSKIPPED: {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Why `node` could not be run (`e`, from starting it), and so what was not
+/// done (`not_done`, say "the bundle was not executed"): the reason given
+/// to [`skip`].
+pub fn node_unavailable(e: &std::io::Error, not_done: &str) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!(
+            "`node` is not installed (Debian package `nodejs`; .ci/run installs it): {not_done}"
+        )
+    } else {
+        format!("cannot run `node` ({e}): {not_done}")
+    }
+}
+
 /// Runs `script` in Node and returns its standard output, or `None` (after
-/// printing why) when `node` is not installed.
+/// saying the test skips, see [`skip`]) when `node` cannot be run.
 pub fn node(script: &str) -> Option<String> {
     let output = match Command::new("node").arg("-e").arg(script).output() {
         Ok(output) => output,
         Err(e) => {
-            eprintln!("skipping the Node part of this test: cannot run `node` ({e})");
+            skip(&node_unavailable(&e, "the bundle was not executed"));
             return None;
         }
     };
