@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Acceptance of the regression gate (issue #9, SPEC §5): on the release
+# Acceptance of the regression gate (`gate --baseline`): on the release
 # build, against the spawned reference system, with ci/regression.toml:
 #   1. run the suite on the sound build and save it as the baseline;
 #   2. the same build again, compared with it → exit 0;

@@ -58,7 +58,9 @@ fn every_shipped_plan_checks_and_cites_a_seed() {
         let text = std::fs::read_to_string(&path).unwrap();
         let sources = text
             .lines()
-            .filter(|l| l.starts_with("source = \"seeds/"))
+            .filter(|l| {
+                l.starts_with("source = \"SomonScript Module System - Operational Runbook › ")
+            })
             .count();
         let drills = text.lines().filter(|l| l.starts_with("[[drills]]")).count();
         assert_eq!(

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs ci/k8s on the current kubectl context: the shared target, N shard
 # pods of an Indexed Job starting together, then the merge Job; prints the
-# merged verdicts and exits with the merged run's code (SPEC §7).
+# merged verdicts and exits with the merged run's code.
 #
 #   ci/k8s/run.sh                  # RUN_ID from the clock, start in 90 s
 #   RUN_ID=nightly-1 LEAD_SECONDS=120 ci/k8s/run.sh
