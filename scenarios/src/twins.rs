@@ -1,5 +1,6 @@
-//! The defect-twin map (SPEC §8): which twins each catalog claim must
-//! catch. It lives as data next to the catalog (`scenarios/twins.toml`, beside `catalog/`) so the
+//! The defect-twin map: which twins each shipped claim (catalog, CI gate
+//! suites, profiles, drills, capacity figures) must catch. It lives as data
+//! next to the catalog (`scenarios/twins.toml`, beside `catalog/`) so the
 //! mutation matrix, the README and the tests read one list.
 
 use std::collections::BTreeSet;
@@ -32,6 +33,21 @@ pub struct Uncovered {
     pub reason: String,
 }
 
+/// A twin that falsifies the very figure a metric reads (`hit-rate-zero`
+/// zeroes the reported `cache_hit_rate`): a claim on that metric would
+/// catch it by construction, so the map may not count such a catch.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Falsifies {
+    /// The defect name.
+    pub defect: String,
+    /// The metric it falsifies, as the claim language writes it
+    /// (`cache_hit_rate`).
+    pub metric: String,
+    /// Which check audits the figure instead.
+    pub reason: String,
+}
+
 /// The whole map, in file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TwinMap {
@@ -39,6 +55,8 @@ pub struct TwinMap {
     pub entries: Vec<TwinEntry>,
     /// Claims without a twin yet (`[[uncovered]]`).
     pub uncovered: Vec<Uncovered>,
+    /// Twins that falsify a figure (`[[falsifies]]`).
+    pub falsifies: Vec<Falsifies>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +66,8 @@ struct RawMap {
     catch: Vec<TwinEntry>,
     #[serde(default)]
     uncovered: Vec<Uncovered>,
+    #[serde(default)]
+    falsifies: Vec<Falsifies>,
 }
 
 impl TwinMap {
@@ -76,6 +96,7 @@ impl TwinMap {
         Ok(TwinMap {
             entries: raw.catch,
             uncovered: raw.uncovered,
+            falsifies: raw.falsifies,
         })
     }
 

@@ -114,19 +114,19 @@ fn alert_claims_agree_with_the_prometheus_rules() {
     }
 }
 
-/// The twin map names only scenarios and claims the catalog has, and only
-/// known defects.
+/// The twin map names only shipped scenarios and claims (catalog and CI
+/// gate suites, which `mutants` runs), and only known defects.
 #[test]
-fn the_twin_map_points_at_catalog_claims() {
+fn the_twin_map_points_at_shipped_claims() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
-    let all = catalog();
+    let all = shipped_scenarios();
     assert!(!map.entries.is_empty());
     for entry in &map.entries {
-        let (_, scenario) = all
+        let scenario = all
             .iter()
-            .find(|(_, s)| s.name == entry.scenario)
+            .find(|s| s.name == entry.scenario)
             .unwrap_or_else(|| panic!("no scenario {}", entry.scenario));
         assert!(
             scenario
@@ -142,33 +142,94 @@ fn the_twin_map_points_at_catalog_claims() {
     }
 }
 
-/// SPEC §8 acceptance, as far as the map goes: every catalog claim and alert
-/// is either mapped to a twin or listed as `[[uncovered]]` with a reason
-/// (never both, never neither), and every SPEC §8 defect is named by at
-/// least one mapped claim. `slow-cached` is the regression gate's twin
-/// (caught in `tests/regression_gate.rs`), not a claim's.
+/// Every verdict the shipped files can produce, as `(scenario, claim)`: the
+/// catalog's claims and alerts, the CI gate suites' (`ci/*.toml`), the
+/// profiles', each game-day drill (`drill ID`, as its verdict is named) and
+/// each capacity figure.
+fn verdict_sources() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for scenario in &shipped_scenarios() {
+        for claim in scenario.claims.iter().chain(&scenario.alerts) {
+            out.push((scenario.name.clone(), claim.id.clone()));
+        }
+        for figure in scenario.capacity.iter().flat_map(|c| &c.figures) {
+            out.push((scenario.name.clone(), figure.id.clone()));
+        }
+    }
+    for path in toml_files(&root.join("catalog/gamedays")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plan = somon_scenarios::gameday::Plan::from_toml(&path, &text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for claim in &plan.scenario.claims {
+            out.push((plan.scenario.name.clone(), claim.id.clone()));
+        }
+        for drill in &plan.drills {
+            out.push((plan.scenario.name.clone(), format!("drill {}", drill.id)));
+        }
+    }
+    out
+}
+
+/// The catalog's scenarios, the CI gate suites (`ci/*.toml`) and the
+/// profiles for other services.
+fn shipped_scenarios() -> Vec<Scenario> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut scenarios: Vec<Scenario> = catalog().into_iter().map(|(_, s)| s).collect();
+    for dir in [root.join("../ci"), root.join("catalog/profiles")] {
+        scenarios.extend(toml_files(&dir).into_iter().map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            Scenario::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"))
+        }));
+    }
+    scenarios
+}
+
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A verdict no twin can break is worth nothing, and "0 missed" must not
+/// hide one that was left out: every verdict the shipped files can produce
+/// (catalog, CI gate suites, profiles, drills, capacity figures) is either
+/// mapped to a twin or listed as `[[uncovered]]` with a reason (never
+/// both, never neither); every `[[uncovered]]` names a real one; and every
+/// defect twin is named by at least one mapped claim. `slow-cached` is the
+/// regression gate's twin (caught in `tests/regression_gate.rs`), not a
+/// claim's.
 #[test]
-fn every_claim_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
+fn every_verdict_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
-    for (_, scenario) in catalog() {
-        for claim in scenario.claims.iter().chain(&scenario.alerts) {
-            let mapped = map
-                .entries
-                .iter()
-                .any(|e| e.scenario == scenario.name && e.claim == claim.id);
-            let listed = map
-                .uncovered
-                .iter()
-                .any(|u| u.scenario == scenario.name && u.claim == claim.id);
-            assert!(
-                mapped != listed,
-                "{}/{}: mapped to a twin = {mapped}, listed uncovered = {listed}; exactly one must hold",
-                scenario.name,
-                claim.id
-            );
-        }
+    let sources = verdict_sources();
+    for (scenario, claim) in &sources {
+        let mapped = map
+            .entries
+            .iter()
+            .any(|e| e.scenario == *scenario && e.claim == *claim);
+        let listed = map
+            .uncovered
+            .iter()
+            .any(|u| u.scenario == *scenario && u.claim == *claim);
+        assert!(
+            mapped != listed,
+            "{scenario}/{claim}: mapped to a twin = {mapped}, listed uncovered = {listed}; exactly one must hold",
+        );
+    }
+    for u in &map.uncovered {
+        assert!(
+            sources.iter().any(|(s, c)| *s == u.scenario && *c == u.claim),
+            "[[uncovered]] {}/{} names no shipped verdict",
+            u.scenario,
+            u.claim
+        );
     }
     for defect in somon_system::Defect::ALL {
         if defect == somon_system::Defect::SlowCached {
@@ -180,5 +241,40 @@ fn every_claim_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
                 .any(|e| e.defects.iter().any(|d| d == defect.name())),
             "no catalog claim is mapped to the {defect} twin"
         );
+    }
+}
+
+/// A twin that falsifies a figure is caught by construction by a claim that
+/// reads that very figure (`hit-rate-zero` zeroes the reported hit rate: a
+/// `cache_hit_rate > 0.8` claim fails whatever the cache does). Such a
+/// catch proves nothing about the check, so the map may not count it: the
+/// twin belongs to the check that audits the figure.
+#[test]
+fn no_twin_is_caught_by_construction() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let all = shipped_scenarios();
+    assert!(!map.falsifies.is_empty());
+    for entry in &map.entries {
+        let Some(claim) = all
+            .iter()
+            .filter(|s| s.name == entry.scenario)
+            .flat_map(|s| s.claims.iter().chain(&s.alerts))
+            .find(|c| c.id == entry.claim)
+        else {
+            continue;
+        };
+        for rule in &map.falsifies {
+            let reads = claim.expect.metric.to_string() == rule.metric;
+            assert!(
+                !(reads && entry.defects.contains(&rule.defect)),
+                "{}/{}: {} falsifies {}, which this claim reads: caught by construction",
+                entry.scenario,
+                entry.claim,
+                rule.defect,
+                rule.metric
+            );
+        }
     }
 }
