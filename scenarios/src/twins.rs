@@ -1,4 +1,5 @@
-//! The defect-twin map (SPEC §8): which twins each catalog claim must
+//! The defect-twin map: which twins (deliberate bugs of the reference
+//! system) each catalog claim must
 //! catch. It lives as data next to the catalog (`scenarios/twins.toml`, beside `catalog/`) so the
 //! mutation matrix, the README and the tests read one list.
 

@@ -142,10 +142,10 @@ fn the_twin_map_points_at_catalog_claims() {
     }
 }
 
-/// SPEC §8 acceptance, as far as the map goes: every catalog claim and alert
-/// is either mapped to a twin or listed as `[[uncovered]]` with a reason
-/// (never both, never neither), and every SPEC §8 defect is named by at
-/// least one mapped claim. `slow-cached` is the regression gate's twin
+/// Defect twins prove a claim check can fail, as far as the map can show
+/// it: every catalog claim and alert is either mapped to a twin or listed
+/// as `[[uncovered]]` with a reason (never both, never neither), and every
+/// defect twin is named by at least one mapped claim. `slow-cached` is the regression gate's twin
 /// (caught in `tests/regression_gate.rs`), not a claim's.
 #[test]
 fn every_claim_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
