@@ -1,5 +1,4 @@
-//! `somon-verify baseline save DIR` and `gate --baseline DIR` (SPEC §5,
-//! §7): a finished run condensed into `baseline.json`, and a gate run
+//! `somon-verify baseline save DIR` and `gate --baseline DIR`: a finished run condensed into `baseline.json`, and a gate run
 //! compared with one — per journey × phase, the per-second p50, p99 and
 //! rate, each change judged by a bootstrap confidence interval against the
 //! suite's `[regression]` tolerance. A significant regression is a FAIL

@@ -1,5 +1,5 @@
 //! `somon-verify bench-compare`: measures the performance ratios P1–P7
-//! (issue #11) on this box, prints the table and writes JSON. The
+//! on this box, prints the table and writes JSON. The
 //! measuring lives in `somon_benches::compare`.
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `somon-verify capacity [SCENARIO]`: step a scenario's load until a claim
 //! fails, and report the knee, the curve and the documents' scaling
-//! figures (SPEC §5). Each step's run directory is written as it finishes.
+//! figures. Each step's run directory is written as it finishes.
 
 use std::path::{Path, PathBuf};
 

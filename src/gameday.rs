@@ -1,7 +1,7 @@
 //! `somon-verify gameday PLAN`: check the plan, run it with a live progress
 //! line on standard error, write the run directory (with `gameday.json`),
 //! print the verdicts and the drills, and map the result to an exit code
-//! (SPEC §7: the drills are verdicts like the claims).
+//! (the drills are verdicts like the claims, so the codes are `run`'s).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};

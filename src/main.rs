@@ -66,7 +66,7 @@ enum Command {
         flags: run::RunFlags,
     },
     /// The mutation matrix: each mapped claim against the sound system and
-    /// its defect twins (SPEC §8). Exit 0 all caught, 1 a twin missed or a
+    /// its defect twins (deliberate bugs). Exit 0 all caught, 1 a twin missed or a
     /// false alarm, 3 a run proved nothing.
     Mutants(mutants::MutantsArgs),
     /// Re-render a run directory from its record.json: charts, report.html

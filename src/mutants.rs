@@ -1,4 +1,5 @@
-//! `somon-verify mutants`: the mutation matrix of SPEC §8. Every scenario
+//! `somon-verify mutants`: the mutation matrix, the proof that each claim
+//! check can fail. Every scenario
 //! named in `scenarios/twins.toml` runs once against the sound
 //! reference system and once per defect twin mapped to its claims; a claim
 //! check is shown to work when the sound run PASSes it and every mapped

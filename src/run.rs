@@ -1,6 +1,6 @@
 //! `somon-verify run SCENARIO` and `somon-verify gate`: check the scenario,
 //! run it, write the run directory, print the verdicts, and map the result
-//! to an exit code (SPEC §7).
+//! to an exit code.
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +19,8 @@ pub(crate) struct RunFlags {
     /// Run against this HTTP service instead of the scenario's target.
     #[arg(long, value_name = "URL")]
     pub(crate) target: Option<String>,
-    /// Switch on a defect twin in the target this run starts (SPEC §8;
-    /// repeatable). For proving a claim check can fail.
+    /// Switch on a defect twin (a deliberate bug) in the target this run
+    /// starts (repeatable). For proving a claim check can fail.
     #[arg(long = "defect", value_name = "NAME")]
     pub(crate) defects: Vec<String>,
     /// Run the reference system inside this process instead of as a child

@@ -37,7 +37,7 @@ fn a_bad_plan_says_where_and_exits_2() {
 }
 
 #[test]
-fn every_shipped_plan_checks_and_cites_a_seed() {
+fn every_shipped_plan_checks_and_cites_a_source_document() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/catalog/gamedays");
     let mut plans = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -66,7 +66,7 @@ fn every_shipped_plan_checks_and_cites_a_seed() {
         assert_eq!(
             sources,
             drills,
-            "{}: every drill cites its seed procedure",
+            "{}: every drill cites its runbook procedure",
             path.display()
         );
         plans += 1;
@@ -93,14 +93,14 @@ duration = "2s"
 kind = "process-pause"
 [[drills]]
 id = "kill"
-source = "seeds/000 System Down: restart service"
+source = "SomonScript Module System - Operational Runbook › System Down - Module Loading Completely Failing: restart service"
 fault = 0
 detect = "restarted"
 verify = "ready"
 recover_within = "10s"
 [[drills]]
 id = "hang"
-source = "seeds/000 System Down: check system health"
+source = "SomonScript Module System - Operational Runbook › System Down - Module Loading Completely Failing: check system health"
 fault = 1
 detect = "health_degraded"
 verify = "health_healthy"

@@ -1,4 +1,4 @@
-//! Issue #12, acceptance 3: the `ci/k8s/` manifests are valid Kubernetes
+//! The `ci/k8s/` manifests are valid Kubernetes
 //! objects that fit together. `kubectl apply --dry-run=client` needs an
 //! API server to discover kinds, and none is reachable here, so this is a
 //! structural schema check of the batch/v1 Jobs and the objects they use;

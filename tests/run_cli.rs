@@ -1,6 +1,7 @@
 //! `somon-verify run` end to end, as a user runs it: the binary spawns its
 //! own `serve` as the target, writes the run directory, prints the verdict
-//! table, and exits 0 / 1 / 2 / 3 (SPEC §7).
+//! table, and exits 0 / 1 / 2 / 3 (all PASS, a FAIL, bad input, proved
+//! nothing).
 
 mod common;
 
@@ -43,7 +44,7 @@ duration = "6s"
 load = { model = "open", rate = 300, journeys = { load_cached = 1 } }
 [[claims]]
 id = "cached-p99-under-100ms"
-source = "seeds/003 SLA Commitments"
+source = "SomonScript Production Deployment Guide › SLA Commitments"
 expect = "p99(load_cached) < 100ms"
 phase = "steady"
 [[claims]]
@@ -100,7 +101,7 @@ fn a_sound_target_passes_and_the_run_directory_is_written() {
     assert_eq!(std::fs::read(&chart).unwrap(), first);
 }
 
-/// Acceptance 3 in small: one cache hit in a hundred stalls its worker
+/// The `slow-hits` twin in small: one cache hit in a hundred stalls its worker
 /// for 150 ms, and the p99 claim fails with the measured value.
 #[test]
 fn slow_hits_fail_the_p99_claim() {

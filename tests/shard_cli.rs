@@ -1,4 +1,4 @@
-//! Issue #12, acceptance 2: four `run --shard I/4` processes against one
+//! Four `run --shard I/4` processes against one
 //! reference-system target, merged, give the verdicts one process gives at
 //! the same total load — and one report. Loopback only, about 20 s.
 

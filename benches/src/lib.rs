@@ -1,5 +1,5 @@
 //! Performance of somon-verify and its reference system, measured on the
-//! box it runs on (SPEC §7, issue #11).
+//! box it runs on: numbers from another machine say nothing about this one.
 //!
 //! Two halves:
 //!

@@ -1,4 +1,4 @@
-//! Issue #5 acceptance 3: 1000 concurrent connections to the registry
+//! 1000 concurrent connections to the registry
 //! through the proxy complete without SYN-backlog stalls.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Issue #5 acceptance 5: pause/resume, kill -9/restart and terminate of a
+//! Process faults: pause/resume, kill -9/restart and terminate of a
 //! child `somon-system`, as a load client sees them and as history events;
 //! operator actions against its management API.
 

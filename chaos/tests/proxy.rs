@@ -1,4 +1,4 @@
-//! Issue #5 acceptance 1 (connection level): the symptom a client really
+//! Proxy faults at the connection level: the symptom a client really
 //! sees for each proxy fault.
 
 mod util;

@@ -1,4 +1,4 @@
-//! Issue #5 acceptance 1 (HTTP level) and 2: the fake registry's faults as
+//! Registry faults at the HTTP level: the fake registry's faults as
 //! a client sees them, the measured latency distribution, and seeded
 //! reproducibility of per-request decisions.
 

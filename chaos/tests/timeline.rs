@@ -1,4 +1,4 @@
-//! Issue #5 acceptance 4: a timeline applies and removes faults at their
+//! A timeline applies and removes faults at their
 //! times on the run clock, and rollback (also on early stop or drop)
 //! leaves nothing active.
 

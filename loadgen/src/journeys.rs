@@ -1,4 +1,4 @@
-//! The journeys of SPEC §4 against the module system's HTTP API, and the
+//! The user journeys against the module system's HTTP API, and the
 //! [`Workload`] that picks among them (weighted, seeded).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::request::{Method, Request, RequestSource};
 use crate::Error;
 
-/// One kind of user journey: the module system's own (SPEC §4), or one
+/// One kind of user journey: the module system's own, or one
 /// request to any HTTP service ([`Journey::http`]), for profiles of other
 /// services run with `--target URL`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

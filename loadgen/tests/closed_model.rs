@@ -1,4 +1,4 @@
-//! Acceptance 3: 1000 concurrent Goose users load cached modules from the
+//! 1000 concurrent Goose users load cached modules from the
 //! reference system (in process, 127.0.0.1:0) for 30 s without an error.
 
 use std::sync::Arc;
@@ -86,7 +86,7 @@ async fn thousand_users_load_cached_modules_without_errors() {
         .unwrap();
     // 1000 users started at 500/s (Goose builds a TLS-capable client per
     // user: ~20 s for 1000 in a debug build), then held 30 s; each user paces its loads
-    // (think time 0.25–0.75 s), as SPEC §5 (a) reads "1000 concurrent loads".
+    // (think time 0.25–0.75 s): "1000 concurrent loads" read as 1000 users.
     let stop = StopCondition::new(Duration::from_secs(75), 200_000).unwrap();
     let users = Users::Fixed {
         count: 1000,

@@ -1,4 +1,4 @@
-//! Acceptance 2: a 1 s stall of the target. The open model, timing from
+//! Coordinated omission: a 1 s stall of the target. The open model, timing from
 //! intended send times, sees it in its p99; a closed model's raw p99 hides it.
 
 mod util;

@@ -1,4 +1,4 @@
-//! Acceptance 4: an interval log written by the recorder, read back and
+//! An interval log written by the recorder, read back and
 //! merged, holds exactly what the in-memory histograms hold.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Acceptance 1: the open model measures a known 20 ms target correctly and
+//! The open model measures a known 20 ms target correctly and
 //! keeps its rate.
 
 mod util;

@@ -1,4 +1,5 @@
-//! The claim language: every form the SPEC and catalog use, errors with
+//! The claim language: every documented form and every form the catalog
+//! uses, errors with
 //! columns, and properties (never panics; display and parse agree).
 
 use std::time::Duration;

@@ -15,7 +15,7 @@ use somon_record::{judge, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunR
 fn claim(expect: &str) -> Claim {
     Claim {
         id: "c".into(),
-        source: "seeds/test".into(),
+        source: "a test".into(),
         expect: expect.parse().unwrap(),
         phase: Some("p".into()),
     }

@@ -1,4 +1,4 @@
-//! The capacity curve of a stepped run (SPEC §6): the plain input type the
+//! The capacity curve of a stepped run: the plain input type the
 //! `capacity` command fills in — one [`CapacityStep`] per offered-load step
 //! with its measured p99, achieved throughput, error rate and verdict, plus
 //! the knee — and [`write_capacity_dir`], which draws it

@@ -207,7 +207,7 @@ mod tests {
     fn drill() -> DrillResult {
         DrillResult {
             id: "outage".into(),
-            source: "seeds/000 <breaker>".into(),
+            source: "SomonScript Module System - Operational Runbook <breaker>".into(),
             fault: "registry 503".into(),
             fault_start_s: Some(5.0),
             fault_end_s: Some(15.0),

@@ -1,5 +1,5 @@
 //! Turns a finished (or cut-short) run into the artefacts people and CI
-//! read (SPEC §6): [`write_run_dir`] writes `verdicts.json`, `record.json`,
+//! read: [`write_run_dir`] writes `verdicts.json`, `record.json`,
 //! `summary.md`, `junit.xml`, `events.jsonl`, the charts (`charts/*.svg`
 //! and `*.png`: latency over time with fault windows and claim thresholds,
 //! throughput, errors by kind, breaker states, latency distribution) and a

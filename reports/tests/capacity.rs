@@ -1,4 +1,4 @@
-//! The capacity curve (SPEC §6): p99 per offered-load step marked PASS or
+//! The capacity curve: p99 per offered-load step marked PASS or
 //! FAIL, achieved throughput below, the knee as a labelled vertical line;
 //! `capacity.html` and `capacity.md` beside it.
 

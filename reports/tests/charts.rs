@@ -1,4 +1,4 @@
-//! The charts a run directory gets (SPEC §6): SVG and PNG, fault windows
+//! The charts a run directory gets: SVG and PNG, fault windows
 //! shaded, claim thresholds drawn, deterministic output.
 
 mod util;

@@ -1,4 +1,4 @@
-//! SPEC §6 acceptance: `report.html` opens in a real browser with nothing
+//! `report.html` is one self-contained page: it opens in a real browser with nothing
 //! fetched, and the verdict table is what a reader sees first. Renders the
 //! synthetic run's page, has headless Chromium (Debian package `chromium`)
 //! dump its DOM and take a screenshot, and checks both. Skips, saying

@@ -1,4 +1,4 @@
-//! Scenarios and the claims they check (SPEC §5).
+//! Scenarios and the claims they check.
 //!
 //! So far this crate holds the claim language and the scenario format:
 //!

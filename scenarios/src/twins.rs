@@ -1,4 +1,5 @@
-//! The defect-twin map: which twins each shipped claim (catalog, CI gate
+//! The defect-twin map: which twins (deliberate bugs of the reference
+//! system) each shipped claim (catalog, CI gate
 //! suites, profiles, drills, capacity figures) must catch. It lives as data
 //! next to the catalog (`scenarios/twins.toml`, beside `catalog/`) so the
 //! mutation matrix, the README and the tests read one list.

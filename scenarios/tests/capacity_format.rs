@@ -43,7 +43,7 @@ max = 800
 hold = "10s"
 [[capacity.figures]]
 id = "rps"
-source = "seeds/000"
+source = "SomonScript Module System - Operational Runbook › Scaling Triggers"
 knee_at_least = 1000
 [[capacity.figures]]
 id = "mem"

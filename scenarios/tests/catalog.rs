@@ -225,7 +225,9 @@ fn every_verdict_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
     }
     for u in &map.uncovered {
         assert!(
-            sources.iter().any(|(s, c)| *s == u.scenario && *c == u.claim),
+            sources
+                .iter()
+                .any(|(s, c)| *s == u.scenario && *c == u.claim),
             "[[uncovered]] {}/{} names no shipped verdict",
             u.scenario,
             u.claim

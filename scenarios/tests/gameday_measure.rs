@@ -41,7 +41,7 @@ fn answer(at: u64, endpoint: &str, status: Option<u16>, body: Value) -> Observat
 fn outage_drill(remedy: bool) -> Drill {
     Drill {
         id: "outage".into(),
-        source: "seeds/000".into(),
+        source: "SomonScript Module System - Operational Runbook › Circuit Breakers Open".into(),
         fault: FaultRef::Step(0),
         detect: "breaker_open(external:lodash)".parse().unwrap(),
         detect_within: Some(Duration::from_secs(5)),
@@ -286,7 +286,7 @@ fn a_drop_is_measured_against_the_value_before_the_remedy() {
     ];
     let drill = Drill {
         id: "clear".into(),
-        source: "seeds/000".into(),
+        source: "SomonScript Module System - Operational Runbook › Memory Leak - Continuous Memory Growth".into(),
         fault: FaultRef::Phase("fill".into()),
         detect: "cache_memory > 3MB".parse().unwrap(),
         detect_within: None,
@@ -333,7 +333,7 @@ fn an_unanswered_ready_probe_detects_a_kill() {
     ];
     let drill = Drill {
         id: "kill".into(),
-        source: "seeds/000".into(),
+        source: "SomonScript Module System - Operational Runbook › System Down - Module Loading Completely Failing".into(),
         fault: FaultRef::Step(0),
         detect: Signal::NotReady,
         detect_within: Some(Duration::from_secs(2)),
@@ -407,7 +407,7 @@ fn phase_with_errors(per_second: &[(u64, u64)]) -> PhaseRun {
 fn an_alert_fires_at_the_end_of_its_first_full_window() {
     let alert = Claim {
         id: "errors".into(),
-        source: "seeds/000 Alert Thresholds".into(),
+        source: "SomonScript Module System - Operational Runbook › Alert Thresholds".into(),
         expect: "error_rate > 10% for 3s".parse().unwrap(),
         phase: None,
     };
@@ -530,7 +530,7 @@ fn a_restart_faster_than_the_polls_shows_as_uptime_going_back() {
     assert_eq!(restarts, [8_250]);
     let drill = Drill {
         id: "kill".into(),
-        source: "seeds/000".into(),
+        source: "SomonScript Module System - Operational Runbook › System Down - Module Loading Completely Failing".into(),
         fault: FaultRef::Step(0),
         detect: Signal::Restarted,
         detect_within: Some(Duration::from_secs(2)),

@@ -35,7 +35,7 @@ status = 503
 
 [[drills]]
 id = "reset"
-source = "seeds/000 Circuit Breakers Open"
+source = "SomonScript Module System - Operational Runbook › Circuit Breakers Open"
 fault = 0
 detect = "breaker_open(external:lodash)"
 detect_within = "4s"

@@ -1,6 +1,6 @@
-//! The profiles of the other services in the seeds
+//! The profiles of the other services in the source documents
 //! (`catalog/profiles/*.toml`), each run against a loopback stand-in that
-//! serves the endpoints the seed names: once healthy (every claim PASSES,
+//! serves the endpoints the document names: once healthy (every claim PASSES,
 //! every alert stays quiet) and once degraded (the claims the degradation
 //! breaks FAIL, and no others).
 //!
@@ -37,7 +37,7 @@ async fn serve(router: Router) -> SocketAddr {
     addr
 }
 
-/// Unjucks (seeds/001): `/templates` is the API call, `/health` the probe.
+/// Unjucks ("Operational Runbooks - Unjucks Enterprise Platform"): `/templates` is the API call, `/health` the probe.
 /// Degraded: templates take 600 ms and every tenth answers 500; `/health`
 /// answers 503.
 async fn unjucks(mode: Mode) -> SocketAddr {
@@ -73,7 +73,7 @@ async fn unjucks(mode: Mode) -> SocketAddr {
     .await
 }
 
-/// Godel (seeds/004): the five health endpoints and a Prometheus `/metrics`.
+/// Godel ("Godel v2.0 Operational Runbooks"): the five health endpoints and a Prometheus `/metrics`.
 /// Degraded: `/health` takes 2.5 s and answers 503, `/health/details` 500,
 /// `/ready` 503, and the metrics sit past every critical threshold.
 async fn godel(mode: Mode) -> SocketAddr {

@@ -55,19 +55,19 @@ when = ["error_rate > 50% for 10s"]
 
 [[claims]]
 id = "recovery"
-source = "seeds/003 SLA commitments: recovery < 30 s"
+source = "SomonScript Production Deployment Guide › SLA Commitments: Recovery Time < 30s"
 expect = "recovery_time(external:lodash) < 30s"
 phase = "outage"
 
 [[claims]]
 id = "cached-p99"
-source = "seeds/003: P99 < 100 ms for cached module operations"
+source = "SomonScript Production Deployment Guide › SLA Commitments: P99 Latency < 100ms for cached module operations"
 expect = "p99(load_cached) < 100ms"
 phase = "steady"
 
 [[alerts]]
 id = "latency-critical"
-source = "seeds/000 Alert Thresholds: P99 > 1000ms for 2 minutes"
+source = "SomonScript Module System - Operational Runbook › Alert Thresholds: P99 > 1000ms for 2 minutes"
 expect = "p99(load_cached) > 1000ms for 2m"
 "#;
 

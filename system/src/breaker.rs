@@ -1,4 +1,4 @@
-//! Circuit breakers, one per external dependency (SPEC §2.4).
+//! Circuit breakers, one per external dependency.
 //!
 //! A [`Breaker`] is a plain state machine: every method takes the current
 //! time as `now: Instant`, so tests drive it with a fake clock and nothing
@@ -468,7 +468,7 @@ impl Breaker {
         }
     }
 
-    /// Switches on the breaker's defect twins (SPEC §8):
+    /// Switches on the breaker's defect twins (deliberate bugs):
     /// `breaker-never-trips` (never opens on failures) and
     /// `breaker-stuck-open` (never leaves open). Other defects are ignored.
     pub fn set_defects(&self, defects: Defects) {

@@ -19,7 +19,7 @@ pub struct BundleOptions {
     /// Bare package names the graph was told to keep external (see
     /// [`crate::GraphOptions::externals`]); their imports go to the host.
     pub externals: Vec<String>,
-    /// Defect twin `quadratic-source-map` (SPEC §8): the source map finds
+    /// Defect twin `quadratic-source-map` (a deliberate bug): the source map finds
     /// each mapping's generated line by counting newlines from the top of
     /// the bundle. Same map; time grows with the square of the bundle's size.
     pub rescan_per_line: bool,

@@ -276,8 +276,7 @@ impl ModuleCache {
         }
     }
 
-    /// The same cache with deliberate bugs switched on (SPEC §8 defect
-    /// twins): `fifo-eviction`, `stale-cache`, `hit-rate-zero`,
+    /// The same cache with deliberate bugs switched on (defect twins): `fifo-eviction`, `stale-cache`, `hit-rate-zero`,
     /// `no-single-flight`. Others in the set are ignored here.
     pub fn with_defects(mut self, defects: Defects) -> ModuleCache {
         self.defects = defects;
@@ -517,7 +516,7 @@ impl ModuleCache {
     }
 
     /// How many modules were compiled for the cache since it was created
-    /// (see [`CacheStats::compilations`]). Single-flight (SPEC §2.2) makes
+    /// (see [`CacheStats::compilations`]). Single-flight makes
     /// it grow by one however many callers miss the same id at once.
     pub fn compilations(&self) -> u64 {
         self.compilations.load(Ordering::Relaxed)
@@ -909,7 +908,7 @@ mod tests {
         assert!(stats.hits + stats.misses > 0);
     }
 
-    /// SPEC §2.2 single-flight, counted: N callers missing one id at once
+    /// Single-flight, counted: N callers missing one id at once
     /// compile it once; the `no-single-flight` twin compiles it N times.
     /// Barriers, not sleeps: the twin's loads wait until all N are inside
     /// `load` at the same time (a real overlap), the sound leader until the

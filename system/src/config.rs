@@ -1,4 +1,4 @@
-//! The runtime configuration (SPEC §2.6): its fields and defaults, the
+//! The runtime configuration: its fields and defaults, the
 //! validated patches `POST /config` applies, and the start-up settings merged
 //! from defaults, a TOML file, the environment and flags ([`load_startup`]).
 //!
@@ -91,8 +91,8 @@ pub struct Config {
     pub management_api_enabled: bool,
     /// Whether management routes need `Authorization: Bearer <SOMON_ADMIN_TOKEN>`.
     pub require_auth: bool,
-    /// Resolution aliases like `{"@lib/*": "lib/*"}`; not in the SPEC's field
-    /// list, but part of the config so operators can change them like any other.
+    /// Resolution aliases like `{"@lib/*": "lib/*"}`; not among the documents'
+    /// configuration fields, but part of the config so operators can change them like any other.
     pub paths: BTreeMap<String, String>,
 }
 

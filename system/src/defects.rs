@@ -1,4 +1,4 @@
-//! Defect twins (SPEC §8): switches that make one claim false on purpose,
+//! Defect twins: switches that make one claim false on purpose,
 //! each modelled on a real bug of module systems like this one. A gate that
 //! cannot fail is worthless; these prove each check can.
 //!

@@ -1,5 +1,5 @@
 //! `GET /health`: checks of a [`MetricsReport`] against the runbook's
-//! thresholds (SPEC §2.5).
+//! thresholds.
 
 use std::time::Instant;
 

@@ -1,5 +1,5 @@
 //! The reference implementation of the SomonScript module system: the
-//! embedded default target that `somon-verify` measures (SPEC §2).
+//! embedded default target that `somon-verify` measures.
 //!
 //! A request travels one way through small, separately tested parts:
 //!
@@ -27,8 +27,7 @@
 //!
 //! # Concurrency of cache hits
 //!
-//! Hits from many threads do not serialise on one global lock (acceptance
-//! point of issue 2). Entries live in 16 shards, each a `RwLock<HashMap>`;
+//! Hits from many threads do not serialise on one global lock. Entries live in 16 shards, each a `RwLock<HashMap>`;
 //! a hit takes only its shard's *read* lock, so two threads hitting — even
 //! the same module — proceed in parallel. Recency is recorded with atomics
 //! (a global tick stored into the entry, a hit counter, a last-access time),

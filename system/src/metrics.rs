@@ -1,5 +1,5 @@
 //! Counters and latency histograms for load, compile, bundle and external
-//! fetch (SPEC §2.5): cumulative since start and over a sliding last-60-s
+//! fetch: cumulative since start and over a sliding last-60-s
 //! window.
 //!
 //! # Recording without one global lock
@@ -62,7 +62,7 @@ use latency::{encode_histogram, merge, new_histogram, record_micros};
 /// module docs).
 pub const SHARDS: usize = 8;
 
-/// Length of the sliding window (SPEC §2.5).
+/// Length of the sliding window.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
 /// Granularity of the window: a sample leaves it 50–60 s after it was

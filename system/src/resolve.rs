@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Importer, ModuleId, ParseError, Resolved};
 
-/// Extensions tried, in order, after the exact name (SPEC §2.1).
+/// Extensions tried, in order, after the exact name.
 const EXTENSIONS: [&str; 3] = [".som", ".js", ".json"];
 
 /// Directory entry points tried, in order, after the extensions.

@@ -130,7 +130,7 @@ impl SystemSampler {
         }
     }
 
-    /// Defect twin `heavy-health` (SPEC §8 style): a sampler that builds a
+    /// Defect twin `heavy-health` (a deliberate bug): a sampler that builds a
     /// new snapshot of the whole host (every process, all memory figures)
     /// on each call and reuses nothing — the pattern sysinfo's own docs
     /// warn against, and a classic cause of slow health checks. Its CPU

@@ -416,7 +416,7 @@ enum ModelState {
     HalfOpen,
 }
 
-/// The state machine as SPEC §2.4 and the `Breaker` docs state it, keeping
+/// The state machine as the `Breaker` docs state it, keeping
 /// every closed-state outcome so the window rules can be evaluated naively.
 struct Model {
     settings: BreakerSettings,

@@ -1,4 +1,4 @@
-//! Runtime config: SPEC defaults, patch validation (ranges, types, unknown
+//! Runtime config: documented defaults, patch validation (ranges, types, unknown
 //! keys, cross-field rules, GET-body round-trip), start-up precedence and
 //! error messages, and model-based patches.
 
@@ -38,7 +38,7 @@ fn defaults_match_spec() {
     let expected = json!({
         "maxCacheSize": 1000,
         "maxCacheMemory": 104857600,
-        // Not in SPEC §2.6's list: the process's memory budget, not set.
+        // Not among the documents' fields: the process's memory budget, not set.
         "memoryLimit": 0,
         "cacheValidation": "stat",
         "externals": [],
@@ -55,7 +55,7 @@ fn defaults_match_spec() {
         "logLevel": "info",
         "managementApiEnabled": true,
         "requireAuth": false,
-        // Not in SPEC §2.6's list: the resolver's aliases, empty by default.
+        // Not among the documents' fields: the resolver's aliases, empty by default.
         "paths": {},
     });
     let value = serde_json::to_value(Config::default()).unwrap();

@@ -1,4 +1,4 @@
-//! Issue #10 (system side): the `leak` defect twin grows memory with every
+//! The `leak` defect twin grows memory with every
 //! load. Alone in its own test binary, so no other test's allocations
 //! blur the resident-memory figures.
 

@@ -1,5 +1,5 @@
-//! Issue #10 (system side): each defect twin of SPEC §8 really breaks what
-//! it names, and the sound system does not.
+//! Each defect twin (deliberate bug) really breaks what it names, and the
+//! sound system does not: the twins are what prove a claim check can fail.
 
 mod util;
 

@@ -1,4 +1,4 @@
-//! Issue #13: the deployment artefacts under `system/deploy/`, checked by
+//! The deployment artefacts under `system/deploy/`, checked by
 //! the ecosystem's own tools where they are installed (promtool) and by
 //! structural checks where they are not (Kubernetes schema, Dockerfile).
 

@@ -1,4 +1,4 @@
-//! Issue #4: externals from a registry (wiremock on a socket2 listener),
+//! Externals from a registry (wiremock on a socket2 listener),
 //! integrity, the external cache, and circuit breakers over HTTP.
 
 mod util;

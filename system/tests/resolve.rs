@@ -1,4 +1,4 @@
-//! Resolution rules of SPEC §2.1: relative paths, probing, aliases,
+//! Resolution rules: relative paths, probing, aliases,
 //! `node_modules`, externals and confinement to the module root.
 
 use std::fs;

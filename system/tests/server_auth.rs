@@ -1,4 +1,4 @@
-//! Issue #3, acceptance 4: bearer-token auth and lockdown guard every
+//! Bearer-token auth and lockdown guard every
 //! management route; the probes stay open.
 
 mod util;

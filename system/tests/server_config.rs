@@ -1,4 +1,4 @@
-//! Issue #3, acceptance 3: config patches are validated as a whole and
+//! Config patches are validated as a whole and
 //! applied atomically; valid ones take effect at once.
 
 mod util;

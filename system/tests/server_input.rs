@@ -1,4 +1,4 @@
-//! Issue #3, acceptance 5: bad input gets a 4xx JSON error, never a 5xx
+//! Bad input gets a 4xx JSON error, never a 5xx
 //! or a panic.
 
 mod util;

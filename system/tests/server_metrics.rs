@@ -1,4 +1,4 @@
-//! Issue #3, acceptance 2: after a scripted mix of hits, misses and errors
+//! After a scripted mix of hits, misses and errors
 //! the counters are exact, in JSON and in the Prometheus text.
 
 mod util;

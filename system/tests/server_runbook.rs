@@ -1,4 +1,4 @@
-//! Issue #3, acceptance 1: every `curl … localhost:8080` command of the
+//! Every `curl … localhost:8080` command of the
 //! SomonScript runbook and deployment guide works against the reference
 //! server as written (port substituted), with the real `curl` and `jq`.
 

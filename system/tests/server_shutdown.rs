@@ -1,4 +1,4 @@
-//! Issue #3, acceptance 6: SIGTERM with 200 loads in flight against a slow
+//! SIGTERM with 200 loads in flight against a slow
 //! compile — every accepted request completes with 200, `/ready` answers
 //! 503 during the drain, and the process exits 0.
 
@@ -174,7 +174,7 @@ async fn sigterm_drains_every_accepted_request() {
     assert!(shutdown.exit.success(), "exit status {}", shutdown.exit);
 }
 
-/// Issue #10: the defect twin `drop-inflight-on-shutdown` loses requests,
+/// The defect twin `drop-inflight-on-shutdown` loses requests,
 /// which is what the check above would catch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drop_inflight_twin_loses_requests() {

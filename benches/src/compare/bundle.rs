@@ -1,5 +1,6 @@
 //! P5: bundle throughput against the documents' "~10 ms per 100 KB of
-//! source code" (seeds/003 "Performance Characteristics").
+//! source code" (SomonScript Production Deployment Guide › Performance
+//! Characteristics: Bundle Generation).
 
 use std::time::{Duration, Instant};
 
@@ -107,7 +108,7 @@ fn ratio_of(
             Raw::new("measured per 100 KB", median(times).unwrap_or(0.0), "ms"),
             Raw::new(other.0, median(other.1).unwrap_or(0.0), "ms"),
             Raw::new("source per bundle", median(&b.source_bytes).unwrap_or(0.0), "bytes"),
-            Raw::new("claim per 100 KB (seeds/003)", claim_ms, "ms"),
+            Raw::new("claim per 100 KB (deployment guide)", claim_ms, "ms"),
         ],
         format!(
             "{} bundles of 5 entries over 250 modules of ~2 KB, in process, ratio of the median time; 100 KB = 100 000 bytes of source",

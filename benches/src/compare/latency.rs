@@ -1,5 +1,6 @@
-//! P2: cached-load p99 with 1000 concurrent closed-model users (Goose,
-//! SPEC §5 reading (a) of "1000+ concurrent loads") against 100 ms.
+//! P2: cached-load p99 with 1000 concurrent closed-model users (Goose:
+//! "1000+ concurrent loads" read as 1000 users, each pacing its loads)
+//! against 100 ms.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -111,7 +111,7 @@ fn fill(root: &std::path::Path, ids: &[String]) -> Result<Ratio, Error> {
                 loader.cache().memory_bytes() as f64 / n,
                 "bytes",
             ),
-            Raw::new("claim per module (seeds/003)", 50_000.0, "bytes"),
+            Raw::new("claim per module (deployment guide)", 50_000.0, "bytes"),
         ],
         format!(
             "{MODULES} modules (~2 KB each) loaded into an in-process cache on a fresh thread (own malloc arena); VmRSS before and after; the cache keeps compiled code, not source"

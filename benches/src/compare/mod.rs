@@ -1,4 +1,4 @@
-//! `bench-compare`: the performance ratios of issue #11 (P1–P7), each
+//! `bench-compare`: the performance ratios P1–P7 (table below), each
 //! measured in this run against a reference taken on the same box, with
 //! the raw numbers kept beside it.
 //!

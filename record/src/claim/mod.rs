@@ -69,7 +69,7 @@ pub enum Metric {
     /// Modules the target compiled for its cache per module that entered
     /// it, between the phase's first and last `/metrics` sample
     /// (Δ`moduleCompilations` ÷ Δ`cacheSize`): 1 when every module is
-    /// compiled once (single-flight, SPEC §2.2), more when concurrent
+    /// compiled once (single-flight), more when concurrent
     /// misses of one module each compile it.
     CompilationsPerModule,
     /// The target's memory use as a share of its limit (from its `/metrics`).

@@ -1,7 +1,7 @@
 //! `compilations_per_module`: how many times the target compiled a module
 //! for each module that entered its cache, from its own counters — the
-//! count that shows single-flight (SPEC §2.2: "N concurrent misses on one
-//! key compile once") where latency cannot.
+//! count that shows single-flight (N concurrent misses on one key compile
+//! once) where latency cannot.
 
 use super::{samples, series, Measured};
 use crate::PhaseRun;

@@ -35,7 +35,7 @@ impl Measured {
 }
 
 /// Samples a quantile needs before it means anything: 10 / (1 − q), so a
-/// p99 needs 1000 and a p999 10 000 (SPEC §5).
+/// p99 needs 1000 and a p999 10 000: ten samples beyond the quantile.
 pub fn samples_needed(quantile: f64) -> u64 {
     (10.0 / (1.0 - quantile)).ceil() as u64
 }

@@ -1,4 +1,4 @@
-//! The run's charts (SPEC §6), drawn with plotters into SVG (inlined in
+//! The run's charts, drawn with plotters into SVG (inlined in
 //! `report.html`) and PNG (for places that show images only): latency per
 //! journey over time, throughput, errors by kind, breaker states, and the
 //! latency distribution per journey. [`Draw`] and [`ChartFile::draw`] are

@@ -1,4 +1,4 @@
-//! `somon-verify compare A B` (SPEC §6): two run directories side by side.
+//! `somon-verify compare A B`: two run directories side by side.
 //! [`compare_dirs`] reads each one's `record.json` and writes into an
 //! output directory
 //!

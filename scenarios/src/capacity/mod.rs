@@ -1,4 +1,4 @@
-//! Capacity search (SPEC §5): run a scenario once per step of its
+//! Capacity search: run a scenario once per step of its
 //! `[capacity]` plan, with the stepped phase's arrival rate (or users) set
 //! to the step, until a step fails; the knee is the highest step where
 //! every claim passed on a valid run. The documents' scaling figures are

@@ -1,4 +1,5 @@
-//! Game days (SPEC §0 use 3): a [`Plan`] is a scenario — steady load, a
+//! Game days (the harness's third use, beside the CI gate and capacity
+//! validation): a [`Plan`] is a scenario — steady load, a
 //! fault timeline, steady-state hypothesis, abort conditions, rollback —
 //! plus `[[drills]]`. Each drill names one of the scenario's faults, the
 //! signal that should detect it, the runbook remedy an operator applies

@@ -407,7 +407,7 @@ status = 503
             r#"
 [[drills]]
 id = "outage"
-source = "seeds/000"
+source = "SomonScript Module System - Operational Runbook › Circuit Breakers Open"
 fault = 0
 detect = "breaker_open(external:lodash)"
 remedy = { kind = "breaker-reset", name = "lodash", at = "fault_end + 1s" }

@@ -1,4 +1,5 @@
-//! Merge exactness (issue #12, acceptance 1) and the refusals.
+//! Merge exactness (the shards' records add up to what one run of the
+//! whole load would record) and the refusals.
 
 use std::path::Path;
 
@@ -162,7 +163,7 @@ const QUANTILES: [f64; 9] = [0.0, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0]
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Acceptance 1: samples split at random over N shards' histograms and
+    /// Exactness: samples split at random over N shards' histograms and
     /// interval logs merge into exactly the single histogram's percentiles.
     #[test]
     fn merged_percentiles_equal_the_single_histogram(

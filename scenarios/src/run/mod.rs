@@ -65,7 +65,8 @@ pub struct RunOptions {
     /// How to start a `spawn` target; without it a `spawn` scenario runs
     /// the reference system embedded instead (tests).
     pub spawn: Option<SpawnCommand>,
-    /// Defect twins to switch on in a target this run starts (SPEC §8).
+    /// Defect twins (deliberate bugs) to switch on in a target this run
+    /// starts.
     pub defects: Vec<String>,
     /// Scratch directory: the corpus and the target's config go here.
     pub work_dir: PathBuf,
@@ -73,7 +74,8 @@ pub struct RunOptions {
     pub control: RunControl,
     /// Versions to put in the manifest (`somon-verify`, …).
     pub versions: BTreeMap<String, String>,
-    /// When a phase's generator counts as having kept up (SPEC §4).
+    /// When a phase's generator counts as having kept up: a phase beyond
+    /// them is invalid and none of its verdicts can PASS.
     pub limits: ValidityLimits,
     /// Run only this share of every phase (`--shard I/N`); needs a target
     /// URL, since N generators must aim at one system. Only shard 0 applies

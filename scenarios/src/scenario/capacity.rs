@@ -1,6 +1,6 @@
 //! The `[capacity]` table of a scenario file: which phase `somon-verify
 //! capacity` steps, through which loads, how long each step holds, and the
-//! documents' scaling figures to check against the curve (SPEC §5).
+//! documents' scaling figures to check against the curve.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub struct CapacitySpec {
     /// The least time each step holds its load.
     pub hold: Duration,
     /// Each step holds until about this many requests are expected, so a
-    /// p99 at a low step rests on enough samples (SPEC §5: ≥ 1000).
+    /// p99 at a low step rests on enough samples (a p99 needs ≥ 1000).
     pub min_samples: u64,
     /// Scaling figures of the documents, checked against the curve.
     pub figures: Vec<Figure>,

@@ -1,4 +1,4 @@
-//! Scenario files (SPEC §5): [`Scenario`] is the checked form of a TOML
+//! Scenario files: [`Scenario`] is the checked form of a TOML
 //! file, built once by [`Scenario::from_toml`], which reports every problem
 //! with `file:line:col`; nothing downstream checks it again.
 

@@ -160,7 +160,7 @@ fn list(problems: &[StartupProblem]) -> String {
 /// the server starts with.
 ///
 /// `env` is the environment to read (pass `std::env::vars().collect()`); only
-/// the `SOMON_*` variables of SPEC §2.6 are looked at. Every layer is checked
+/// the `SOMON_*` configuration variables are looked at. Every layer is checked
 /// with the same rules as `POST /config`; cross-field rules apply to the
 /// merged result.
 ///

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{LatencySummary, Metrics, Op};
 use crate::{BreakerStatus, CacheStats, SystemMetrics};
 
-/// Exactly the JSON of `GET /metrics` (SPEC §2.5); the runbook reads it with
+/// Exactly the JSON of `GET /metrics`; the runbook reads it with
 /// jq (`.loadLatency.p99`, `.cacheHitRate`, `.systemMetrics.memoryUsage`).
 ///
 /// Build it with [`MetricsReport::build`]; render the Prometheus form with
@@ -55,7 +55,7 @@ pub struct MetricsReport {
     /// Entries evicted to respect the limits.
     pub cache_evictions: u64,
     /// Modules compiled for the cache ([`CacheStats::compilations`]):
-    /// with single-flight (SPEC §2.2), one per module that entered the
+    /// with single-flight, one per module that entered the
     /// cache, however many requests missed it at once.
     pub module_compilations: u64,
     /// Every breaker, by name.

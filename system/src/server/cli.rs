@@ -48,7 +48,7 @@ pub struct ServeArgs {
     /// Load these modules before `/ready` turns 200 (repeatable).
     #[arg(long = "warm", value_name = "MODULE")]
     pub warm: Vec<String>,
-    /// Switch on a deliberate bug (SPEC §8 defect twins, repeatable; also
+    /// Switch on a deliberate bug (a defect twin; repeatable; also
     /// `SOMON_DEFECTS=a,b`). Never on a production target: it says so in
     /// its log and in /health/details.
     #[arg(long = "defect", value_name = "NAME")]
@@ -128,7 +128,7 @@ pub fn run_serve(args: ServeArgs) -> Result<bool, String> {
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         let defect_names: Vec<&str> = state.defects.list().iter().map(|d| d.name()).collect();
         if !state.defects.is_sound() {
-            tracing::warn!(defects = %defect_names.join(","), "DEFECTIVE TARGET: deliberate bugs are switched on (SPEC §8 defect twins)");
+            tracing::warn!(defects = %defect_names.join(","), "DEFECTIVE TARGET: deliberate bugs are switched on (defect twins)");
         }
         tracing::info!(
             address = %address,

@@ -1,4 +1,5 @@
-//! The HTTP server over the module system (SPEC §2.3, §2.5, §2.6): one
+//! The HTTP server over the module system (data plane, health and
+//! metrics, management API): one
 //! [`router`] builds the whole app; [`serve`] runs it with graceful
 //! shutdown. Handlers are thin: they extract, call one domain method and
 //! answer; failures become JSON in [`ApiError`] only.

@@ -39,7 +39,7 @@ pub struct Shared {
     log_level: Option<LogLevelHook>,
     started: Instant,
     started_wall: SystemTime,
-    /// Deliberate bugs switched on (SPEC §8); empty for a sound target.
+    /// Deliberate bugs switched on (defect twins); empty for a sound target.
     pub defects: Defects,
     /// Defect twin `global-lock`: held across every load.
     pub(super) global_lock: tokio::sync::Mutex<()>,
@@ -83,8 +83,8 @@ impl AppState {
         AppState::with_defects(startup, log_level, Defects::NONE)
     }
 
-    /// Like [`AppState::new`], with deliberate bugs switched on (SPEC §8
-    /// defect twins), so the harness can show each claim check can fail.
+    /// Like [`AppState::new`], with deliberate bugs switched on (defect
+    /// twins), so the harness can show each claim check can fail.
     ///
     /// # Errors
     /// [`Error::Io`] when the module root is not a readable directory.
