@@ -18,7 +18,7 @@ fn error(text: &str) -> (usize, String) {
 }
 
 #[test]
-fn every_form_of_the_spec_parses() {
+fn every_form_of_the_claim_language_parses() {
     let cases: &[(&str, Metric, Cmp, Threshold, Option<Duration>)] = &[
         (
             "p99(load_cached) < 100ms",

@@ -1,39 +1,29 @@
-//! Scenarios and the claims they check.
+//! Scenarios and the engine that runs them: from a scenario file to a
+//! judged run.
 //!
-//! So far this crate holds the claim language and the scenario format:
-//!
-//! - the `expect` text of a claim (`p99(load_cached) < 100ms`,
-//!   `recovery_time(external:lodash) < 30s`, `p99(load_cached) > 1000ms for
-//!   2m`) parsed into a typed [`Expectation`] whose threshold carries its
-//!   unit, so a latency can never be compared with a percentage;
 //! - [`Scenario`], the checked form of a scenario TOML file (target, corpus,
 //!   phases with a [`Load`] model, [`Fault`] steps, steady state, abort
 //!   conditions, claims, alerts), built once by [`Scenario::from_toml`],
 //!   which reports every problem with `file:line:col`.
-//!
-//! - [`judge`], which turns a claim and a [`RunRecord`] (the load phases as
-//!   `somon-loadgen` measured them, plus fault events) into a [`Verdict`]:
-//!   PASS, FAIL or UNKNOWN with the measured value, the sample count and the
-//!   evidence.
-//!
+//! - [`execute`], the orchestrator: target, corpus, fake registry and
+//!   fault proxy, steady state, phases under the fault timeline, rollback,
+//!   and the verdicts of the one judge (`somon-record`) — a [`RunReport`]
+//!   even when the run is cut short.
 //! - [`Shard`] and [`merge`]: `--shard I/N` runs one N-th of every
 //!   phase's load; the shards' records add up again exactly (HDR
 //!   histograms and interval logs merged, counters summed, time series
 //!   aligned on the run clock) into one record judged as one run.
-//! - [`regression`], the baseline gate: a run condensed into per-second
-//!   p50, p99 and rate per journey × phase, compared with a later run by a
-//!   bootstrap confidence interval of the change of their medians.
-//!
-//! - [`execute`], the orchestrator: target, corpus, fake registry and
-//!   fault proxy, steady state, phases under the fault timeline, rollback,
-//!   verdicts — a [`RunReport`] even when the run is cut short.
-//!
 //! - [`capacity`], the capacity search: one run per step of a scenario's
 //!   `[capacity]` plan until a claim fails, the knee, and the documents'
 //!   scaling figures judged against the curve.
 //! - [`gameday`]: game-day plans (a scenario plus drills: fault → detection
 //!   → runbook remedy → verified recovery), run with live remedies and
 //!   measured time-to-detect and time-to-recover.
+//! - [`TwinMap`]: which defect twins each shipped claim must catch.
+//!
+//! The claim language, the record, verdicts and the judge live in
+//! `somon-record` and are re-exported here, so code that drives a
+//! scenario needs one import:
 //!
 //! ```
 //! use std::time::Duration;
