@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use somon_benches::compare::{self, Options};
+use somon_scenarios::Exit;
 
 /// Flags of `bench-compare`.
 #[derive(clap::Args)]
@@ -31,7 +32,7 @@ pub(crate) struct BenchCompareArgs {
 
 /// Runs the comparison; exit 0 when every goal is met, 1 when one is
 /// missed, 3 when one could not be measured (and none missed).
-pub(crate) fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<u8> {
+pub(crate) fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<Exit> {
     let options = Options {
         repeats: args.repeats as usize,
         run_time: Duration::from_secs(args.seconds),
@@ -45,11 +46,7 @@ pub(crate) fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<u8> {
         std::fs::write(out, json + "\n").with_context(|| format!("writing {}", out.display()))?;
         println!("\nJSON written to {}", out.display());
     }
-    Ok(if comparison.any_missed() {
-        1
-    } else if comparison.all_met() {
-        0
-    } else {
-        3
-    })
+    Ok(Exit::of(
+        comparison.ratios.iter().map(|r| r.verdict.outcome),
+    ))
 }

@@ -49,7 +49,9 @@ mod verdict;
 pub use claim::{
     parse_duration, Claim, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold,
 };
-pub use judge::{judge, judge_alert, judge_run, judge_steady_state, samples_needed};
+pub use judge::{
+    judge, judge_alert, judge_run, judge_steady_state, judge_value, samples_needed, ValueFigure,
+};
 pub use record::{FaultEvent, PhaseRun, ProbeEvent, RunRecord};
 pub use report::{Exit, Host, Manifest, PhaseValidity, RunReport, RunStatus, ShardManifest};
 pub use verdict::{Outcome, Verdict, VerdictKind};

@@ -20,6 +20,7 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use somon_record::{judge_value, Cmp, Outcome, ValueFigure, Verdict, VerdictKind};
 
 mod bundle;
 mod latency;
@@ -64,11 +65,11 @@ pub enum Goal {
 }
 
 impl Goal {
-    /// Whether `ratio` meets the goal.
-    pub fn met_by(self, ratio: f64) -> bool {
+    /// The goal as a comparison and its bound, for the judge.
+    pub fn bound(self) -> (Cmp, f64) {
         match self {
-            Goal::AtLeast(g) => ratio >= g,
-            Goal::AtMost(g) => ratio <= g,
+            Goal::AtLeast(g) => (Cmp::Ge, g),
+            Goal::AtMost(g) => (Cmp::Le, g),
         }
     }
 }
@@ -80,18 +81,6 @@ impl std::fmt::Display for Goal {
             Goal::AtMost(g) => write!(f, "≤ {g}"),
         }
     }
-}
-
-/// The outcome of one ratio.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Measured, goal met.
-    Met,
-    /// Measured, goal missed.
-    Missed,
-    /// Not measured (a tool missing or the measurement failed): see `note`.
-    Unmeasured,
 }
 
 /// One raw figure behind a ratio.
@@ -126,7 +115,8 @@ pub struct Ratio {
     pub ratio: Option<f64>,
     /// The goal.
     pub goal: Goal,
-    /// Met, missed or unmeasured.
+    /// Its verdict, by the one judge ([`judge_value`]): PASS when the goal
+    /// is met, FAIL when missed, UNKNOWN when unmeasured (see `note`).
     pub verdict: Verdict,
     /// The ratio of each repetition.
     pub runs: Vec<f64>,
@@ -136,6 +126,28 @@ pub struct Ratio {
     pub note: String,
     /// Wall time this measurement took, seconds.
     pub seconds: f64,
+}
+
+/// A ratio's verdict: the goal is the bound, the median the value.
+fn judged(
+    id: &str,
+    title: &str,
+    goal: Goal,
+    ratio: Option<f64>,
+    runs: usize,
+    note: &str,
+) -> Verdict {
+    let (cmp, bound) = goal.bound();
+    judge_value(&ValueFigure {
+        kind: VerdictKind::PerformanceRatio,
+        id: id.to_owned(),
+        source: title.to_owned(),
+        cmp,
+        bound,
+        value: ratio,
+        samples: runs as u64,
+        evidence: note.to_owned(),
+    })
 }
 
 impl Ratio {
@@ -153,11 +165,7 @@ impl Ratio {
             title,
             ratio,
             goal,
-            verdict: match ratio {
-                Some(r) if goal.met_by(r) => Verdict::Met,
-                Some(_) => Verdict::Missed,
-                None => Verdict::Unmeasured,
-            },
+            verdict: judged(id, title, goal, ratio, runs.len(), &note),
             runs,
             raw,
             note,
@@ -171,7 +179,7 @@ impl Ratio {
             title,
             ratio: None,
             goal,
-            verdict: Verdict::Unmeasured,
+            verdict: judged(id, title, goal, None, 0, &why.to_string()),
             runs: Vec::new(),
             raw: Vec::new(),
             note: why.to_string(),
@@ -231,12 +239,16 @@ pub struct Comparison {
 impl Comparison {
     /// Whether every measured goal was met and none was left unmeasured.
     pub fn all_met(&self) -> bool {
-        self.ratios.iter().all(|r| r.verdict == Verdict::Met)
+        self.ratios
+            .iter()
+            .all(|r| r.verdict.outcome == Outcome::Pass)
     }
 
     /// Whether some measured goal was missed.
     pub fn any_missed(&self) -> bool {
-        self.ratios.iter().any(|r| r.verdict == Verdict::Missed)
+        self.ratios
+            .iter()
+            .any(|r| r.verdict.outcome == Outcome::Fail)
     }
 
     /// The human table: id, ratio, goal, verdict, raw numbers, note.
@@ -263,11 +275,7 @@ impl Comparison {
         ));
         for r in &self.ratios {
             let ratio = r.ratio.map_or("—".to_owned(), |v| format!("{v:.3}"));
-            let verdict = match r.verdict {
-                Verdict::Met => "PASS",
-                Verdict::Missed => "MISS",
-                Verdict::Unmeasured => "UNMEASURED",
-            };
+            let verdict = r.verdict.outcome.label();
             out.push_str(&format!(
                 "{:<3} {:>8} {:>7} {:<10} {}\n",
                 r.id,
@@ -422,10 +430,14 @@ mod tests {
 
     #[test]
     fn goals_and_verdicts() {
-        assert!(Goal::AtLeast(0.8).met_by(0.8));
-        assert!(!Goal::AtLeast(0.8).met_by(0.79));
-        assert!(Goal::AtMost(1.1).met_by(1.05));
-        assert!(!Goal::AtMost(1.1).met_by(1.2));
+        let met = |goal: Goal, ratio: f64| {
+            let (cmp, bound) = goal.bound();
+            cmp.holds(ratio, bound)
+        };
+        assert!(met(Goal::AtLeast(0.8), 0.8));
+        assert!(!met(Goal::AtLeast(0.8), 0.79));
+        assert!(met(Goal::AtMost(1.1), 1.05));
+        assert!(!met(Goal::AtMost(1.1), 1.2));
         let r = Ratio::measured(
             "P1",
             "t",
@@ -435,7 +447,8 @@ mod tests {
             String::new(),
         );
         assert_eq!(r.ratio, Some(0.85));
-        assert_eq!(r.verdict, Verdict::Met);
+        assert_eq!(r.verdict.outcome, Outcome::Pass);
+        assert_eq!(r.verdict.kind, VerdictKind::PerformanceRatio);
         let r = Ratio::measured(
             "P7",
             "t",
@@ -444,14 +457,14 @@ mod tests {
             vec![],
             String::new(),
         );
-        assert_eq!(r.verdict, Verdict::Missed);
+        assert_eq!(r.verdict.outcome, Outcome::Fail);
         let r = Ratio::unmeasured(
             "P3",
             "t",
             Goal::AtLeast(0.7),
             &Error::Missing("no wrk".into()),
         );
-        assert_eq!(r.verdict, Verdict::Unmeasured);
+        assert_eq!(r.verdict.outcome, Outcome::Unknown);
         assert_eq!(r.note, "no wrk");
     }
 }

@@ -140,7 +140,8 @@ impl Cmp {
         }
     }
 
-    fn symbol(self) -> &'static str {
+    /// `<`, `<=`, `>` or `>=`, as the claim language writes it.
+    pub fn symbol(self) -> &'static str {
         match self {
             Cmp::Lt => "<",
             Cmp::Le => "<=",

@@ -13,8 +13,10 @@ use crate::{
 
 mod compilations;
 mod series;
+mod value;
 mod window;
 
+pub use value::{judge_value, ValueFigure};
 use window::windowed;
 
 /// What a metric came to.
