@@ -45,6 +45,14 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// An interval-log tag is not a [`Key`](crate::Key) tag
+    /// (`op/phase/outcome` with a known outcome): the log was not written
+    /// by this crate's recorder, or its tags were rewritten.
+    #[error("interval log tag `{tag}` is not op/phase/outcome")]
+    KeyTag {
+        /// The tag as read.
+        tag: String,
+    },
     /// The Goose closed model refused its configuration or failed while
     /// running. The message comes from Goose.
     #[error("goose: {source}")]

@@ -1,6 +1,11 @@
 //! Standard HdrHistogram interval logs (V2 + deflate): one line per
 //! (interval, key), readable by HdrHistogram's `HistogramLogAnalyzer`.
+//!
+//! Each line's tag is its [`Key`] (see [`Key::tag`]); read a log back with
+//! its keys through [`keyed`], [`Interval::key`], or per second of the log's
+//! clock through [`per_second`] and [`per_second_by`].
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -10,7 +15,7 @@ use hdrhistogram::serialization::interval_log::{
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
-use crate::Error;
+use crate::{Error, Key};
 
 /// One interval histogram read back from a log.
 #[derive(Clone, Debug)]
@@ -19,10 +24,18 @@ pub struct Interval {
     pub start: Duration,
     /// Length of the interval.
     pub duration: Duration,
-    /// The tag (a [`Key`](crate::Key) rendered by `Key::tag`), if any.
+    /// The tag (a [`Key`] rendered by [`Key::tag`]), if any.
     pub tag: Option<String>,
     /// The latencies recorded in the interval, in µs.
     pub histogram: Histogram<u64>,
+}
+
+impl Interval {
+    /// The key the interval was recorded under, read from its tag; `None`
+    /// for an untagged line or a tag that is not a key's.
+    pub fn key(&self) -> Option<Key> {
+        self.tag.as_deref()?.parse().ok()
+    }
 }
 
 /// Writes interval histograms into an in-memory interval log.
@@ -203,4 +216,100 @@ pub fn merge(text: &str, keep: impl Fn(Option<&str>) -> bool) -> Result<Histogra
         }
     }
     Ok(total)
+}
+
+/// Reads a log into its intervals with their keys, in log order. Untagged
+/// lines and tags that are not a [`Key`]'s are left out.
+///
+/// # Errors
+/// As [`read`].
+pub fn keyed(text: &str) -> Result<impl Iterator<Item = (Key, Interval)>, Error> {
+    Ok(read(text)?
+        .into_iter()
+        .filter_map(|interval| Some((interval.key()?, interval))))
+}
+
+/// The intervals of one second of a log's clock, added up.
+#[derive(Clone, Debug)]
+pub struct Second {
+    /// Their latencies (µs).
+    pub histogram: Histogram<u64>,
+    /// The longest of them: 1 s, or less for a run's last, partial
+    /// interval.
+    pub duration: Duration,
+}
+
+/// Per second of the log's clock, the intervals whose key passes `keep`,
+/// added up: slot `s` holds the intervals starting in `[s, s + 1)` seconds,
+/// `None` when none of them passes. The series ends at the last second
+/// holding one. Lines without a key are left out (as by [`keyed`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use somon_loadgen::{interval_log, Key, Outcome, Recorder};
+///
+/// let recorder = Recorder::new();
+/// recorder.record(&Key::new("get", "main", Outcome::Ok), Duration::from_millis(20));
+/// recorder.record(&Key::new("put", "main", Outcome::Ok), Duration::from_millis(30));
+/// let log = recorder.finish().interval_log;
+/// let gets = interval_log::per_second(&log, |key| &*key.op == "get").unwrap();
+/// assert_eq!(gets.len(), 1);
+/// assert_eq!(gets[0].as_ref().unwrap().histogram.len(), 1);
+/// ```
+///
+/// # Errors
+/// As [`read`], and [`Error::IntervalLogRead`] when a histogram does not
+/// fit this crate's bounds.
+pub fn per_second(text: &str, keep: impl Fn(&Key) -> bool) -> Result<Vec<Option<Second>>, Error> {
+    Ok(per_second_by(text, |key| keep(key).then_some(()))?
+        .remove(&())
+        .unwrap_or_default())
+}
+
+/// [`per_second`] for several groups of keys at once: each interval goes
+/// to the group `group` names for its key (none: left out), and every group
+/// gets its own series.
+///
+/// ```
+/// use std::time::Duration;
+/// use somon_loadgen::{interval_log, Key, Outcome, Recorder};
+///
+/// let recorder = Recorder::new();
+/// recorder.record(&Key::new("get", "main", Outcome::Ok), Duration::from_millis(20));
+/// recorder.record(&Key::new("get", "main", Outcome::Timeout), Duration::from_secs(5));
+/// recorder.record(&Key::new("put", "main", Outcome::Ok), Duration::from_millis(30));
+/// let log = recorder.finish().interval_log;
+/// let by_op = interval_log::per_second_by(&log, |key| Some(key.op.clone())).unwrap();
+/// assert_eq!(by_op.len(), 2);
+/// assert_eq!(by_op["get"][0].as_ref().unwrap().histogram.len(), 2);
+/// ```
+///
+/// # Errors
+/// As [`per_second`].
+pub fn per_second_by<G: Ord>(
+    text: &str,
+    group: impl Fn(&Key) -> Option<G>,
+) -> Result<BTreeMap<G, Vec<Option<Second>>>, Error> {
+    let mut out: BTreeMap<G, Vec<Option<Second>>> = BTreeMap::new();
+    for (key, interval) in keyed(text)? {
+        let Some(g) = group(&key) else { continue };
+        let series = out.entry(g).or_default();
+        let slot = usize::try_from(interval.start.as_secs()).unwrap_or(usize::MAX);
+        if series.len() <= slot {
+            series.resize_with(slot + 1, || None);
+        }
+        let second = series[slot].get_or_insert_with(|| Second {
+            histogram: crate::measure::new_histogram(),
+            duration: Duration::ZERO,
+        });
+        second
+            .histogram
+            .add(&interval.histogram)
+            .map_err(|e| Error::IntervalLogRead {
+                offset: 0,
+                reason: format!("merge: {e:?}"),
+            })?;
+        second.duration = second.duration.max(interval.duration);
+    }
+    Ok(out)
 }

@@ -50,6 +50,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in declaration order.
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Ok,
+        Outcome::Status4xx,
+        Outcome::Status5xx,
+        Outcome::Timeout,
+        Outcome::Connect,
+        Outcome::Reset,
+        Outcome::Other,
+    ];
+
+    /// The outcome named `name` by [`as_str`](Self::as_str).
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+
     /// The outcome for an HTTP status code.
     pub fn from_status(status: u16) -> Outcome {
         match status {
@@ -100,10 +116,102 @@ impl Key {
         }
     }
 
-    /// `op/phase/outcome`: the interval-log tag of this key.
+    /// `op/phase/outcome`: the interval-log tag of this key, which
+    /// [`str::parse`] reads back (`"load/steady/ok".parse::<Key>()`).
+    ///
+    /// Op and phase may be any string: the characters that would make the
+    /// tag ambiguous or that an interval log cannot carry — `/`, `,`, space,
+    /// CR, LF, and `%` itself — are written percent-encoded (`%2F`, `%2C`,
+    /// `%20`, `%0D`, `%0A`, `%25`); other names are written as they are.
+    ///
+    /// ```
+    /// use somon_loadgen::{Key, Outcome};
+    ///
+    /// let key = Key::new("GET /modules", "warm-up", Outcome::Timeout);
+    /// assert_eq!(key.tag(), "GET%20%2Fmodules/warm-up/timeout");
+    /// assert_eq!(key.tag().parse::<Key>().unwrap(), key);
+    /// ```
     pub fn tag(&self) -> String {
-        format!("{}/{}/{}", self.op, self.phase, self.outcome.as_str())
+        format!(
+            "{}/{}/{}",
+            escape(&self.op),
+            escape(&self.phase),
+            self.outcome.as_str()
+        )
     }
+}
+
+impl std::str::FromStr for Key {
+    type Err = crate::Error;
+
+    /// Reads an interval-log tag written by [`Key::tag`].
+    ///
+    /// The outcome and the phase are split off from the right (outcomes
+    /// are a closed set), so a tag with a raw `/` in the op (written before
+    /// names were escaped) still reads as that op: `a/b/steady/ok` is op
+    /// `a/b`, phase `steady`. A `%` not followed by one of the codes
+    /// [`Key::tag`] writes stays a `%`.
+    ///
+    /// # Errors
+    /// [`Error::KeyTag`](crate::Error::KeyTag) when the tag is not
+    /// `op/phase/outcome` with a known outcome.
+    fn from_str(tag: &str) -> Result<Key, crate::Error> {
+        let bad = || crate::Error::KeyTag {
+            tag: tag.to_owned(),
+        };
+        let (rest, outcome) = tag.rsplit_once('/').ok_or_else(bad)?;
+        let outcome = Outcome::from_name(outcome).ok_or_else(bad)?;
+        let (op, phase) = rest.rsplit_once('/').ok_or_else(bad)?;
+        Ok(Key::new(&unescape(op), &unescape(phase), outcome))
+    }
+}
+
+/// The characters [`Key::tag`] percent-encodes, with their codes.
+const ESCAPED: [(char, &str); 6] = [
+    ('%', "%25"),
+    ('/', "%2F"),
+    (',', "%2C"),
+    (' ', "%20"),
+    ('\r', "%0D"),
+    ('\n', "%0A"),
+];
+
+fn escape(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.contains(|c| ESCAPED.iter().any(|(e, _)| *e == c)) {
+        return name.into();
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        match ESCAPED.iter().find(|(e, _)| *e == c) {
+            Some((_, code)) => out.push_str(code),
+            None => out.push(c),
+        }
+    }
+    out.into()
+}
+
+fn unescape(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.contains('%') {
+        return name.into();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match ESCAPED.iter().find(|(_, code)| rest.starts_with(code)) {
+            Some((c, code)) => {
+                out.push(*c);
+                rest = &rest[code.len()..];
+            }
+            None => {
+                out.push('%');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// Error counts of one interval (or a whole run), by kind.
@@ -566,6 +674,65 @@ mod tests {
         assert_eq!(m.series[1].requests, 1);
         let merged = crate::interval_log::merge(&m.interval_log, |_| true).unwrap();
         assert_eq!(merged.len(), 4005);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tags_parse_back_into_their_keys(
+            op in ".*",
+            phase in ".*",
+            outcome in proptest::sample::select(Outcome::ALL.to_vec()),
+        ) {
+            let key = Key::new(&op, &phase, outcome);
+            let tag = key.tag();
+            proptest::prop_assert_eq!(tag.matches('/').count(), 2, "{}", tag);
+            proptest::prop_assert!(!tag.contains([',', ' ', '\r', '\n']), "{}", tag);
+            proptest::prop_assert_eq!(tag.parse::<Key>().ok(), Some(key));
+        }
+    }
+
+    #[test]
+    fn plain_names_are_tagged_as_they_are() {
+        let key = Key::new("load_cached", "warm-up", Outcome::Timeout);
+        assert_eq!(key.tag(), "load_cached/warm-up/timeout");
+        assert_eq!(key.tag().parse::<Key>().ok(), Some(key));
+    }
+
+    #[test]
+    fn tags_split_outcome_and_phase_from_the_right() {
+        // A raw `/` in a tag (never written by `Key::tag`) belongs to the op.
+        assert_eq!(
+            "a/b/c/ok".parse::<Key>().ok(),
+            Some(Key::new("a/b", "c", Outcome::Ok))
+        );
+        assert_eq!(
+            "a%2Fb/c%2Fd/status_5xx".parse::<Key>().ok(),
+            Some(Key::new("a/b", "c/d", Outcome::Status5xx))
+        );
+        // A `%` that is not one of the codes stays.
+        assert_eq!(
+            "50%/100%25/ok".parse::<Key>().ok(),
+            Some(Key::new("50%", "100%", Outcome::Ok))
+        );
+        assert_eq!(
+            "//reset".parse::<Key>().ok(),
+            Some(Key::new("", "", Outcome::Reset))
+        );
+        for bad in ["ops/steady/bogus", "ops/ok", "ops", "", "a/b/OK"] {
+            let err = bad.parse::<Key>().unwrap_err();
+            assert!(
+                matches!(err, crate::Error::KeyTag { ref tag } if tag == bad),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_outcome_reads_back_from_its_name() {
+        for outcome in Outcome::ALL {
+            assert_eq!(Outcome::from_name(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(Outcome::from_name("Ok"), None);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! An interval log written by the recorder, read back and
 //! merged, holds exactly what the in-memory histograms hold.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
-use somon_loadgen::{interval_log, Key, Outcome, Recorder};
+use somon_loadgen::{interval_log, IntervalLogWriter, Key, Outcome, Recorder};
 
 fn outcome(i: u8) -> Outcome {
     match i % 4 {
@@ -76,4 +76,83 @@ fn log_is_a_standard_v2_interval_log() {
     assert!(line.starts_with("Tag=a/main/ok,"), "{line}");
     // V2 + deflate payloads start with the compressed cookie 0x1c849304 → "HISTF".
     assert!(line.contains(",HISTF"), "{line}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any key survives the log: what the recorder wrote reads back as the
+    /// key it was recorded under.
+    #[test]
+    fn keys_survive_the_log(
+        op in ".*",
+        phase in ".*",
+        outcome in prop::sample::select(Outcome::ALL.to_vec()),
+    ) {
+        let key = Key::new(&op, &phase, outcome);
+        let recorder = Recorder::new();
+        recorder.record(&key, Duration::from_millis(7));
+        let log = recorder.finish().interval_log;
+        let read: Vec<(Key, interval_log::Interval)> = interval_log::keyed(&log).unwrap().collect();
+        prop_assert_eq!(read.len(), 1);
+        prop_assert_eq!(&read[0].0, &key);
+        prop_assert_eq!(read[0].1.key(), Some(key));
+    }
+}
+
+/// A log written by hand: `(start ms, duration ms, tag, latencies µs)`.
+fn log(lines: &[(u64, u64, Option<&str>, &[u64])]) -> String {
+    let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
+    for (start, duration, tag, values) in lines {
+        let mut h = somon_loadgen::new_histogram();
+        for v in *values {
+            h.record(*v).unwrap();
+        }
+        log.write(
+            Duration::from_millis(*start),
+            Duration::from_millis(*duration),
+            *tag,
+            &h,
+        )
+        .unwrap();
+    }
+    log.finish()
+}
+
+#[test]
+fn per_second_adds_up_the_matching_intervals_of_each_second() {
+    let text = log(&[
+        (0, 1000, Some("get/main/ok"), &[10, 20]),
+        (0, 1000, Some("get/main/timeout"), &[5_000_000]),
+        (0, 1000, Some("put/main/ok"), &[30]),
+        (0, 1000, None, &[40]),
+        (0, 1000, Some("not-a-key"), &[50]),
+        (2001, 1000, Some("get/main/ok"), &[60]),
+        (3001, 400, Some("put/main/ok"), &[70]),
+    ]);
+    let gets = interval_log::per_second(&text, |k| &*k.op == "get").unwrap();
+    assert_eq!(gets.len(), 3, "up to the last second with a get");
+    let first = gets[0].as_ref().unwrap();
+    assert_eq!(first.histogram.len(), 3);
+    assert_eq!(first.duration, Duration::from_secs(1));
+    assert!(gets[1].is_none());
+    assert_eq!(gets[2].as_ref().unwrap().histogram.max(), 60);
+
+    let by_op = interval_log::per_second_by(&text, |k| Some(k.op.to_string())).unwrap();
+    assert_eq!(by_op.keys().collect::<Vec<_>>(), ["get", "put"]);
+    let puts = &by_op["put"];
+    assert_eq!(puts.len(), 4);
+    assert_eq!(
+        puts[3].as_ref().unwrap().duration,
+        Duration::from_millis(400)
+    );
+
+    let errors = interval_log::per_second(&text, |k| k.outcome.is_error()).unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].as_ref().unwrap().histogram.len(), 1);
+
+    assert!(interval_log::per_second(&text, |_| false)
+        .unwrap()
+        .is_empty());
+    assert!(interval_log::per_second("garbage\n", |_| true).is_err());
 }

@@ -2,13 +2,13 @@
 //! UNKNOWN, and the windowed alert form.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 use serde_json::json;
 use somon_loadgen::{
-    ErrorCounts, IntervalPoint, Key, Measurement, Model, Outcome as Sent, RunOutput, Sample,
-    SelfCheck, Validity,
+    ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Measurement, Model, Outcome as Sent,
+    RunOutput, Sample, SelfCheck, Validity,
 };
 use somon_record::{judge, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord};
 
@@ -330,6 +330,37 @@ fn the_alert_form_needs_the_condition_for_the_whole_window() {
     let v = judge(&claim("error_rate > 10% for 4s"), &r);
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     let v = judge(&claim("error_rate > 10% for 1m"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+}
+
+#[test]
+fn the_alert_form_reads_a_journeys_latency_per_second_from_the_interval_log() {
+    // p99 of x per second: 80 ms, 80 ms (a slow failure among fast
+    // successes), 5 ms (while y, another journey, is slow), 80 ms.
+    let lines: [(u64, Key, u64); 6] = [
+        (0, Key::new("x", "p", Sent::Ok), 80_000),
+        (1, Key::new("x", "p", Sent::Ok), 1_000),
+        (1, Key::new("x", "p", Sent::Status5xx), 80_000),
+        (2, Key::new("x", "p", Sent::Ok), 5_000),
+        (2, Key::new("y", "p", Sent::Ok), 900_000),
+        (3, Key::new("x", "p", Sent::Ok), 80_000),
+    ];
+    let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
+    for (second, key, micros) in &lines {
+        let mut h = somon_loadgen::new_histogram();
+        h.record(*micros).unwrap();
+        let start = Duration::from_secs(*second);
+        log.write(start, Duration::from_secs(1), Some(&key.tag()), &h)
+            .unwrap();
+    }
+    let mut p = phase("x", &[], 0, &[], vec![]);
+    p.output.interval_log = log.finish();
+    let r = record(p);
+    let v = judge(&claim("p99(x) > 50ms for 2s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(2.0)), "{v:?}");
+    let v = judge(&claim("p99(x) > 50ms for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Fail, Some(2.0)), "{v:?}");
+    let v = judge(&claim("p99(x) > 50ms for 5s"), &r);
     assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
 }
 

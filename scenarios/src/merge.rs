@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use somon_loadgen::{
     interval_log, new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Measurement,
-    Outcome as LoadOutcome, RunOutput, SelfCheck, Summary, Validity,
+    RunOutput, SelfCheck, Summary, Validity,
 };
 
 use crate::{PhaseRun, RunRecord, RunReport, RunStatus, Scenario, ShardManifest};
@@ -288,26 +288,6 @@ fn check(scenario: &Scenario, shards: Vec<(String, RunReport)>) -> Result<Vec<Pa
     Ok(parts)
 }
 
-/// The key an interval-log tag (`op/phase/outcome`) was written from.
-fn key_of(tag: &str) -> Option<Key> {
-    let mut it = tag.rsplitn(3, '/');
-    let outcome = it.next()?;
-    let phase = it.next()?;
-    let op = it.next()?;
-    let outcome = [
-        LoadOutcome::Ok,
-        LoadOutcome::Status4xx,
-        LoadOutcome::Status5xx,
-        LoadOutcome::Timeout,
-        LoadOutcome::Connect,
-        LoadOutcome::Reset,
-        LoadOutcome::Other,
-    ]
-    .into_iter()
-    .find(|o| o.as_str() == outcome)?;
-    Some(Key::new(op, phase, outcome))
-}
-
 /// The merged-clock second a shard's interval starting at `at` lands in.
 fn slot(at: Duration) -> usize {
     (at.as_secs_f64() + 0.5).floor() as usize
@@ -342,8 +322,9 @@ fn merge_phase(
         let mut seen = 0;
         for interval in read {
             let tag = interval.tag.unwrap_or_default();
-            let key = key_of(&tag)
-                .ok_or_else(|| bad(format!("interval log tag `{tag}` is not op/phase/outcome")))?;
+            let key: Key = tag
+                .parse()
+                .map_err(|e: somon_loadgen::Error| bad(e.to_string()))?;
             seen += interval.histogram.len();
             add(
                 totals.entry(key).or_insert_with(new_histogram),

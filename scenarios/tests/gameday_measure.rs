@@ -3,12 +3,13 @@
 //! timeline's history. No target, no clock, no sleeping.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 use somon_chaos::{Event, EventKind, OperatorAction, ProcessFault, Step};
 use somon_loadgen::{
-    ErrorCounts, IntervalPoint, Measurement, Model, RunOutput, SelfCheck, Validity,
+    new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Measurement, Model,
+    Outcome as Sent, RunOutput, SelfCheck, Validity,
 };
 use somon_scenarios::gameday::{
     alert_fired_at, measure_drill, Anchor, Drill, FaultRef, FaultWindow, Observation, Plan,
@@ -436,6 +437,54 @@ fn an_alert_fires_at_the_end_of_its_first_full_window() {
     );
     assert_eq!(
         alert_fired_at(&alert, &record, Duration::from_secs(16)),
+        None
+    );
+}
+
+#[test]
+fn a_latency_alert_reads_its_journey_per_second_from_the_interval_log() {
+    let alert = Claim {
+        id: "slow".into(),
+        source: "a latency alert rule".into(),
+        expect: "p99(x) > 50ms for 2s".parse().unwrap(),
+        phase: None,
+    };
+    // Phase seconds (from 10 s on the run clock), p99 of x: 80 ms, 80 ms
+    // (a slow failure among fast successes), 5 ms (while y, another
+    // journey, is slow), 80 ms, 80 ms.
+    let lines: [(u64, Key, u64); 7] = [
+        (0, Key::new("x", "p", Sent::Ok), 80_000),
+        (1, Key::new("x", "p", Sent::Ok), 1_000),
+        (1, Key::new("x", "p", Sent::Status5xx), 80_000),
+        (2, Key::new("x", "p", Sent::Ok), 5_000),
+        (2, Key::new("y", "p", Sent::Ok), 900_000),
+        (3, Key::new("x", "p", Sent::Ok), 80_000),
+        (4, Key::new("x", "p", Sent::Ok), 80_000),
+    ];
+    let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
+    for (second, key, micros) in &lines {
+        let mut h = new_histogram();
+        h.record(*micros).unwrap();
+        let start = Duration::from_secs(*second);
+        log.write(start, Duration::from_secs(1), Some(&key.tag()), &h)
+            .unwrap();
+    }
+    let mut phase = phase_with_errors(&[]);
+    phase.output.interval_log = log.finish();
+    let record = RunRecord {
+        phases: vec![phase],
+        ..RunRecord::default()
+    };
+    assert_eq!(
+        alert_fired_at(&alert, &record, Duration::ZERO),
+        Some(Duration::from_secs(12))
+    );
+    assert_eq!(
+        alert_fired_at(&alert, &record, Duration::from_secs(12)),
+        Some(Duration::from_secs(15))
+    );
+    assert_eq!(
+        alert_fired_at(&alert, &record, Duration::from_secs(14)),
         None
     );
 }

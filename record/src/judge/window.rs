@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use somon_loadgen::interval_log;
 
 use super::{samples, Measured};
@@ -25,29 +24,13 @@ pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) 
         Metric::Latency { quantile, journey } => {
             let mut out = Vec::new();
             for phase in phases {
-                let Ok(intervals) = interval_log::read(&phase.output.interval_log) else {
+                let log = &phase.output.interval_log;
+                let Ok(seconds) = interval_log::per_second(log, |k| *k.op == **journey) else {
                     return Measured::unknown(0, "unreadable interval log");
                 };
-                let mut by_second: Vec<Option<Histogram<u64>>> = Vec::new();
-                for interval in intervals {
-                    let op = interval.tag.as_deref().and_then(|t| t.split('/').next());
-                    if op != Some(journey.as_str()) {
-                        continue;
-                    }
-                    let slot = interval.start.as_secs() as usize;
-                    if by_second.len() <= slot {
-                        by_second.resize(slot + 1, None);
-                    }
-                    match &mut by_second[slot] {
-                        Some(h) => {
-                            let _ = h.add(&interval.histogram);
-                        }
-                        none => *none = Some(interval.histogram),
-                    }
-                }
-                out.extend(by_second.into_iter().map(|h| {
-                    h.filter(|h| !h.is_empty())
-                        .map(|h| h.value_at_quantile(*quantile) as f64 / 1e6)
+                out.extend(seconds.into_iter().map(|s| {
+                    s.filter(|s| !s.histogram.is_empty())
+                        .map(|s| s.histogram.value_at_quantile(*quantile) as f64 / 1e6)
                 }));
             }
             out

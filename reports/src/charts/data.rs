@@ -85,15 +85,11 @@ pub(crate) fn fault_windows(faults: &[FaultEvent], end: f64) -> Vec<FaultWindow>
 pub(crate) fn latencies(report: &RunReport) -> Result<BTreeMap<String, JourneyLatency>, String> {
     let mut journeys: BTreeMap<String, JourneyLatency> = BTreeMap::new();
     for phase in &report.record.phases {
-        let intervals = somon_loadgen::interval_log::read(&phase.output.interval_log)
+        let intervals = somon_loadgen::interval_log::keyed(&phase.output.interval_log)
             .map_err(|e| format!("interval log of phase {}: {e}", phase.name))?;
-        for interval in intervals {
-            // Tags are `op/phase/outcome`; an untagged line has no journey.
-            let Some(op) = interval.tag.as_deref().and_then(|t| t.split('/').next()) else {
-                continue;
-            };
+        for (key, interval) in intervals {
             let journey = journeys
-                .entry(op.to_string())
+                .entry(key.op.to_string())
                 .or_insert_with(|| JourneyLatency {
                     intervals: BTreeMap::new(),
                     whole: somon_loadgen::new_histogram(),

@@ -104,18 +104,11 @@ pub(crate) fn figures(report: &RunReport) -> Result<RunFigures, String> {
     let mut phases = Vec::new();
     for phase in &report.record.phases {
         phases.push(phase.name.clone());
-        let intervals = somon_loadgen::interval_log::read(&phase.output.interval_log)
+        let intervals = somon_loadgen::interval_log::keyed(&phase.output.interval_log)
             .map_err(|e| format!("interval log of phase {}: {e}", phase.name))?;
         let elapsed = phase.output.elapsed.as_secs_f64();
-        for interval in intervals {
-            let Some(tag) = interval.tag.as_deref() else {
-                continue;
-            };
-            let mut parts = tag.split('/');
-            let (Some(op), outcome) = (parts.next(), parts.nth(1)) else {
-                continue;
-            };
-            let failed = outcome.is_some_and(|o| o != "ok");
+        for (logged, interval) in intervals {
+            let (op, failed) = (&*logged.op, logged.outcome.is_error());
             for phase_name in [phase.name.as_str(), ALL_PHASES] {
                 let key = (op.to_string(), phase_name.to_string());
                 let tally = tallies.entry(key.clone()).or_insert_with(|| Tally {

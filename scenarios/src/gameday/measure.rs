@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use somon_chaos::{Event, EventKind};
 use somon_loadgen::interval_log;
 
@@ -117,31 +116,16 @@ fn per_second(metric: &Metric, phases: &[PhaseRun]) -> Vec<(Duration, Option<f64
                 }))
             }
             Metric::Latency { quantile, journey } => {
-                let Ok(intervals) = interval_log::read(&phase.output.interval_log) else {
+                let log = &phase.output.interval_log;
+                let Ok(seconds) = interval_log::per_second(log, |k| *k.op == **journey) else {
                     continue;
                 };
-                let mut by_second: Vec<Option<Histogram<u64>>> = Vec::new();
-                for interval in intervals {
-                    let op = interval.tag.as_deref().and_then(|t| t.split('/').next());
-                    if op != Some(journey.as_str()) {
-                        continue;
-                    }
-                    let slot = interval.start.as_secs() as usize;
-                    if by_second.len() <= slot {
-                        by_second.resize(slot + 1, None);
-                    }
-                    match &mut by_second[slot] {
-                        Some(h) => {
-                            let _ = h.add(&interval.histogram);
-                        }
-                        none => *none = Some(interval.histogram),
-                    }
-                }
-                out.extend(by_second.into_iter().enumerate().map(|(s, h)| {
+                out.extend(seconds.into_iter().enumerate().map(|(s, second)| {
                     (
                         phase.start + Duration::from_secs(s as u64),
-                        h.filter(|h| !h.is_empty())
-                            .map(|h| h.value_at_quantile(*quantile) as f64 / 1e6),
+                        second
+                            .filter(|s| !s.histogram.is_empty())
+                            .map(|s| s.histogram.value_at_quantile(*quantile) as f64 / 1e6),
                     )
                 }));
             }

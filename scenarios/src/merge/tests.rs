@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use somon_loadgen::{Model, Sample};
+use somon_loadgen::{Model, Outcome as LoadOutcome, Sample};
 
 use super::*;
 use crate::{judge, Manifest, Outcome, Shard};
@@ -353,6 +353,11 @@ fn refuses_records_that_are_not_one_runs_shards() {
     parts[1].1.record.phases[0].output.requests = 5;
     assert!(err(parts).contains("holds 1 latencies but the record counts 5"));
 
+    let mut parts = shards(3, |_| 0, &requests);
+    let log = &mut parts[1].1.record.phases[0].output.interval_log;
+    *log = log.replace("Tag=ops/steady/ok,", "Tag=ops/steady/bogus,");
+    assert!(err(parts).contains("interval log tag `ops/steady/bogus` is not op/phase/outcome"));
+
     assert!(err(Vec::new()).contains("nothing to merge"));
 }
 
@@ -380,16 +385,4 @@ fn merge_partial(mut parts: Vec<(String, RunReport)>) -> RunReport {
     merged.manifest.shard.as_mut().unwrap().count = 3;
     let json = serde_json::to_string(&merged).unwrap();
     serde_json::from_str(&json).unwrap()
-}
-
-#[test]
-fn tags_parse_back_into_keys() {
-    let key = Key::new("load_cached", "warm-up", LoadOutcome::Timeout);
-    assert_eq!(key_of(&key.tag()), Some(key));
-    assert_eq!(
-        key_of("a/b/c/ok"),
-        Some(Key::new("a/b", "c", LoadOutcome::Ok))
-    );
-    assert_eq!(key_of("ops/steady/bogus"), None);
-    assert_eq!(key_of("ops"), None);
 }
