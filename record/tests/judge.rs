@@ -147,6 +147,7 @@ fn metrics(at_ms: u64, hits: u64, misses: u64, rss: u64, size: u64) -> Sample {
         body: json!({ "cacheHits": hits, "cacheMisses": misses, "cacheSize": size,
                       "cacheHitRate": hits as f64 / (hits + misses) as f64,
                       "systemMetrics": { "rssBytes": rss, "memoryUsage": 40.0, "cpuUsage": 20.0 } }),
+        failed: None,
     }
 }
 
@@ -205,6 +206,7 @@ fn compiled(at_ms: u64, compilations: u64, size: u64, evictions: u64) -> Sample 
         endpoint: "/metrics".into(),
         body: json!({ "moduleCompilations": compilations, "cacheSize": size,
                       "cacheEvictions": evictions }),
+        failed: None,
     }
 }
 
@@ -243,6 +245,7 @@ fn compilations_per_module_counts_duplicate_compiles_between_the_first_and_last_
         body: json!(format!(
             "somon_module_compilations_total {compilations}\nsomon_cache_size {size}\n"
         )),
+        failed: None,
     };
     let v = judged(vec![text(0, 0, 0), text(500, 24, 12)]);
     assert_eq!((v.outcome, v.measured), (Outcome::Fail, Some(2.0)), "{v:?}");
@@ -274,6 +277,7 @@ fn breaker(at_ms: u64, state: &str) -> Sample {
         at: Duration::from_millis(at_ms),
         endpoint: "/circuit-breakers/status".into(),
         body: json!({ "breakers": { "lodash": { "state": state } } }),
+        failed: None,
     }
 }
 
