@@ -154,6 +154,8 @@ fn counts(phases: &[&PhaseRun], journey: Option<&str>) -> (u64, u64) {
     (requests, errors)
 }
 
+/// The answers of `endpoint` over the phases, on the run clock; failed
+/// polls have no body to read and are left out.
 fn samples<'a>(
     phases: &'a [&PhaseRun],
     endpoint: &'a str,
@@ -163,7 +165,7 @@ fn samples<'a>(
             .samples
             .iter()
             .filter(move |s: &&Sample| s.endpoint == endpoint)
-            .map(move |s| (p.start + s.at, &s.body))
+            .filter_map(move |s| Some((p.start + s.at, s.data()?)))
     })
 }
 
