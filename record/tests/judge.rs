@@ -7,10 +7,12 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde_json::json;
 use somon_loadgen::{
-    ErrorCounts, IntervalPoint, Key, Measurement, Model, Outcome as Sent, RunOutput, Sample,
-    SelfCheck, Validity,
+    ErrorCounts, IntervalPoint, Key, Measurement, Model, Outcome as Sent, PollFailure, RunOutput,
+    Sample, SelfCheck, Validity,
 };
-use somon_record::{judge, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord};
+use somon_record::{
+    judge, judge_alert, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord,
+};
 
 fn claim(expect: &str) -> Claim {
     Claim {
@@ -381,4 +383,173 @@ fn probe_metrics_are_the_share_of_probes_that_passed_in_the_phase() {
         judge(&claim("freshness >= 100%"), &r).outcome,
         Outcome::Unknown
     );
+}
+
+/// A poll of `endpoint` at `at_ms` that gave no data: `status` when the
+/// target answered, and what happened.
+fn failed(at_ms: u64, endpoint: &str, status: Option<u16>, error: &str) -> Sample {
+    Sample {
+        at: Duration::from_millis(at_ms),
+        endpoint: endpoint.into(),
+        body: serde_json::Value::Null,
+        failed: Some(PollFailure {
+            status,
+            error: error.into(),
+        }),
+    }
+}
+
+/// A phase of `seconds` seconds without requests whose `/metrics` samples
+/// report `memory[i]` % memory in second `i` (`None`: no sample that
+/// second), four samples a second.
+fn memory_by_second(memory: &[Option<f64>]) -> RunRecord {
+    let mut samples = Vec::new();
+    for (second, percent) in memory.iter().enumerate() {
+        let Some(percent) = percent else { continue };
+        for quarter in 0..4 {
+            samples.push(Sample {
+                at: Duration::from_millis(second as u64 * 1000 + quarter * 250),
+                endpoint: "/metrics".into(),
+                body: json!({ "systemMetrics": { "memoryUsage": percent } }),
+                failed: None,
+            });
+        }
+    }
+    let idle = vec![(0, 0); memory.len()];
+    record(phase("x", &[], 0, &idle, samples))
+}
+
+#[test]
+fn an_alert_fires_when_its_condition_held_on_every_second_of_a_window() {
+    let r = memory_by_second(&[Some(40.0), Some(97.0), Some(98.0), Some(99.0), Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Fail, Some(3.0)), "{v:?}");
+    assert!(
+        v.evidence.starts_with("the alert would have FIRED"),
+        "{v:?}"
+    );
+    // Seconds without data around the window do not matter.
+    let r = memory_by_second(&[None, Some(97.0), Some(98.0), Some(99.0), None]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert_eq!(v.samples, 3, "seconds with data: {v:?}");
+}
+
+#[test]
+fn an_alert_stays_quiet_only_where_data_shows_it() {
+    // Every 3 s window has a second with data below the threshold, though
+    // two seconds have none.
+    let r = memory_by_second(&[Some(40.0), None, Some(97.0), Some(40.0), None, Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(1.0)), "{v:?}");
+    assert!(v.evidence.starts_with("the alert stayed quiet"), "{v:?}");
+    assert_eq!(v.samples, 4, "seconds with data, not slots: {v:?}");
+    // Two seconds that held and one unseen between them: it may have fired.
+    let r = memory_by_second(&[Some(40.0), Some(97.0), None, Some(97.0), Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Unknown, None), "{v:?}");
+    assert!(v.evidence.contains("not covered by data"), "{v:?}");
+    assert!(v.evidence.contains("4 of 5 seconds had data"), "{v:?}");
+    // Three unseen seconds in a row are a window it may have held on.
+    let r = memory_by_second(&[Some(40.0), None, None, None, Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("2 of 5 seconds had data"), "{v:?}");
+}
+
+#[test]
+fn an_alert_without_data_is_unknown_and_says_why() {
+    // The target's /metrics answers 404 (once: it is not polled again).
+    let mut r = memory_by_second(&[None; 6]);
+    r.phases[0].output.samples = vec![
+        failed(0, "/metrics", Some(404), "404 Not Found (not polled again)"),
+        failed(0, "/circuit-breakers/status", Some(404), "404 Not Found"),
+    ];
+    for alert in [
+        "memory_usage > 95% for 3s",
+        "cpu_usage > 80% for 3s",
+        "cache_hit_rate < 70% for 3s",
+        "metric(queue_depth) > 100 for 3s",
+    ] {
+        let v = judge_alert(&claim(alert), &r);
+        assert_eq!(
+            (v.outcome, v.samples),
+            (Outcome::Unknown, 0),
+            "{alert}: {v:?}"
+        );
+        assert!(v.evidence.contains("0 of 6 seconds had data"), "{v:?}");
+        assert!(
+            v.evidence
+                .contains("/metrics answered 404 Not Found (not polled again) on 1 of 1 polls"),
+            "{alert}: {v:?}"
+        );
+    }
+    // A target that stopped answering: each failure kind counted.
+    r.phases[0].output.samples = (0..6)
+        .flat_map(|s| {
+            [
+                failed(
+                    s * 1000,
+                    "/metrics",
+                    None,
+                    "Connection refused (os error 111)",
+                ),
+                failed(
+                    s * 1000 + 500,
+                    "/metrics",
+                    Some(503),
+                    "503 Service Unavailable",
+                ),
+            ]
+        })
+        .collect();
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(
+        v.evidence.contains(
+            "/metrics failed 12 of 12 polls: answered 503 Service Unavailable ×6, \
+             did not answer (Connection refused (os error 111)) ×6"
+        ),
+        "{v:?}"
+    );
+    // A run shorter than the window proves nothing either way.
+    let r = memory_by_second(&[Some(40.0), Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("shorter"), "{v:?}");
+}
+
+#[test]
+fn the_windowed_claim_is_judged_by_the_same_three_answers() {
+    let claim_of = |memory: &[Option<f64>]| {
+        judge(
+            &claim("memory_usage > 95% for 2s"),
+            &memory_by_second(memory),
+        )
+        .outcome
+    };
+    assert_eq!(
+        claim_of(&[Some(97.0), Some(97.0), Some(40.0)]),
+        Outcome::Pass
+    );
+    assert_eq!(
+        claim_of(&[Some(97.0), Some(40.0), Some(97.0)]),
+        Outcome::Fail
+    );
+    assert_eq!(claim_of(&[Some(97.0), None, Some(40.0)]), Outcome::Unknown);
+    assert_eq!(claim_of(&[None, None, None]), Outcome::Unknown);
+
+    // Client-side: a second without requests has no error rate.
+    let r = record(phase(
+        "x",
+        &[],
+        0,
+        &[(100, 20), (100, 20), (0, 0), (100, 20), (100, 0)],
+        vec![],
+    ));
+    let v = judge_alert(&claim("error_rate > 10% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("without requests"), "{v:?}");
+    let v = judge_alert(&claim("error_rate > 10% for 2s"), &r);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
 }

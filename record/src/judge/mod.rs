@@ -12,6 +12,7 @@ use crate::{
 };
 
 mod compilations;
+mod polls;
 mod series;
 mod window;
 
@@ -52,8 +53,11 @@ pub fn judge_steady_state(claim: &Claim, record: &RunRecord) -> Verdict {
 }
 
 /// Judges a runbook's alert rule against `record`: PASS when it stayed
-/// quiet (its condition never held over its whole window), FAIL when it
-/// would have fired, UNKNOWN when the data cannot say.
+/// quiet (every window of the run has a second with data on which its
+/// condition did not hold), FAIL when it would have fired (the condition
+/// held on every second of a window), UNKNOWN when the data cannot say —
+/// a window whose seconds without data may have held it, so a target that
+/// was not seen never passes.
 pub fn judge_alert(alert: &Claim, record: &RunRecord) -> Verdict {
     let mut verdict = decide(VerdictKind::Alert, alert, record);
     // `decide` answers "did the condition hold for the window?"; the alert
@@ -93,20 +97,21 @@ fn decide(kind: VerdictKind, claim: &Claim, record: &RunRecord) -> Verdict {
         .filter(|p| claim.phase.as_deref().is_none_or(|name| p.name == name))
         .collect();
     let e = &claim.expect;
-    let measured = if phases.is_empty() {
-        Measured::unknown(0, "no phase of that name ran")
+    let (held, measured) = if phases.is_empty() {
+        (None, Measured::unknown(0, "no phase of that name ran"))
     } else if let Some(window) = e.window {
-        windowed(e, window, &phases)
+        // The windowed form says itself whether its condition held for a
+        // whole window, did not, or the data cannot say.
+        windowed(e, window, &phases).held()
     } else {
-        measure(e, &phases, record)
+        let measured = measure(e, &phases, record);
+        let held = measured.value.map(|v| e.cmp.holds(v, e.threshold.value()));
+        (held, measured)
     };
-    let outcome = match (measured.value, e.window) {
-        // The windowed form holds when its condition held for the whole
-        // window (the value is the longest run of seconds it held).
-        (Some(held), Some(window)) if held >= window.as_secs().max(1) as f64 => Outcome::Pass,
-        (Some(value), None) if e.cmp.holds(value, e.threshold.value()) => Outcome::Pass,
-        (Some(_), _) => Outcome::Fail,
-        (None, _) => Outcome::Unknown,
+    let outcome = match held {
+        Some(true) => Outcome::Pass,
+        Some(false) => Outcome::Fail,
+        None => Outcome::Unknown,
     };
     Verdict {
         kind,
@@ -392,7 +397,8 @@ fn hit_rate(phases: &[&PhaseRun]) -> Measured {
         })
         .collect();
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return Measured::unknown(0, "no /metrics samples");
+        let why = polls::Polls::of(phases, "/metrics").no_data("cacheHits and cacheMisses");
+        return Measured::unknown(0, why);
     };
     let (hits, misses) = (last.0 - first.0, last.1 - first.1);
     if hits + misses <= 0.0 {
