@@ -153,13 +153,26 @@ fn metrics(at_ms: u64, hits: u64, misses: u64, rss: u64, size: u64) -> Sample {
     }
 }
 
+/// Eleven `/metrics` samples a second apart (10 s), counters and memory
+/// rising evenly from the first figures to the last.
+fn eleven_seconds(from: (u64, u64, u64, u64), to: (u64, u64, u64, u64)) -> Vec<Sample> {
+    let at = |a: u64, b: u64, i: u64| a + (b - a) * i / 10;
+    (0..=10)
+        .map(|i| {
+            metrics(
+                i * 1000,
+                at(from.0, to.0, i),
+                at(from.1, to.1, i),
+                at(from.2, to.2, i),
+                at(from.3, to.3, i),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn server_side_figures_come_from_the_samples() {
-    let samples = vec![
-        metrics(0, 100, 100, 50_000_000, 100),
-        metrics(250, 500, 150, 60_000_000, 300),
-        metrics(500, 1000, 200, 70_000_000, 1100),
-    ];
+    let samples = eleven_seconds((100, 100, 50_000_000, 100), (1000, 200, 70_000_000, 1100));
     let r = record(phase("x", &[], 0, &[], samples.clone()));
     // The figure the server reports at the end: 1000 / 1200; the phase's
     // own (1000 − 100) / ((1000 − 100) + (200 − 100)) = 0.9 is evidence.
@@ -173,7 +186,7 @@ fn server_side_figures_come_from_the_samples() {
     // A server whose reported rate is wrong (the hit-rate-zero twin) fails,
     // and the evidence says its counters disagree.
     let mut wrong = samples;
-    wrong[2].body["cacheHitRate"] = json!(0.0);
+    wrong[10].body["cacheHitRate"] = json!(0.0);
     let v = judge(
         &claim("cache_hit_rate > 0.8"),
         &record(phase("x", &[], 0, &[], wrong)),
@@ -396,6 +409,97 @@ fn failed(at_ms: u64, endpoint: &str, status: Option<u16>, error: &str) -> Sampl
             status,
             error: error.into(),
         }),
+    }
+}
+
+#[test]
+fn memory_and_cpu_figures_need_ten_samples_over_ten_seconds() {
+    let judged = |expect: &str, samples: &[Sample]| {
+        judge(
+            &claim(expect),
+            &record(phase("x", &[], 0, &[], samples.to_vec())),
+        )
+    };
+    let claims = [
+        "memory_growth < 16MB",
+        "bytes_per_cached_module < 50KB",
+        "memory_usage < 90%",
+        "cpu_usage < 90%",
+    ];
+    // Three samples in half a second: nothing to judge on.
+    let short = [
+        metrics(0, 1, 1, 50_000_000, 100),
+        metrics(250, 2, 2, 51_000_000, 600),
+        metrics(500, 3, 3, 52_000_000, 1100),
+    ];
+    // Forty samples, but over 9.75 s.
+    let brief: Vec<Sample> = (0..40)
+        .map(|i| metrics(i * 250, i, i, 50_000_000 + i * 10_000, 100 + i * 50))
+        .collect();
+    // Nine samples over 16 s.
+    let sparse: Vec<Sample> = (0..9)
+        .map(|i| metrics(i * 2000, i, i, 50_000_000 + i * 10_000, 100 + i * 150))
+        .collect();
+    for expect in claims {
+        for (samples, seen) in [
+            (&short[..], "3 samples"),
+            (&brief[..], "40 samples"),
+            (&sparse[..], "9 samples"),
+        ] {
+            let v = judged(expect, samples);
+            assert_eq!((v.outcome, v.measured), (Outcome::Unknown, None), "{v:?}");
+            assert!(v.evidence.contains(seen), "{v:?}");
+            assert!(v.evidence.contains("needs 10 over 10 s"), "{v:?}");
+        }
+    }
+    // Ten samples over ten seconds are enough.
+    let enough: Vec<Sample> = (0..10)
+        .map(|i| metrics(i * 1112, i, i, 50_000_000 + i * 10_000, 100 + i * 150))
+        .collect();
+    for expect in claims {
+        let v = judged(expect, &enough);
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    }
+    // No samples: the polls say why.
+    let v = judged(
+        "memory_usage < 90%",
+        &[failed(0, "/metrics", Some(404), "404 Not Found")],
+    );
+    assert_eq!(v.outcome, Outcome::Unknown);
+    assert!(
+        v.evidence
+            .contains("/metrics answered 404 Not Found on 1 of 1 polls"),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_failed_polls_body_is_never_read_as_data() {
+    // A failed poll carrying a body (as a hand-edited record might): it is
+    // still no data, for every reader of /metrics.
+    let mut lying = eleven_seconds((100, 0, 50_000_000, 100), (1100, 0, 90_000_000, 1100));
+    for sample in &mut lying {
+        sample.failed = Some(PollFailure {
+            status: Some(503),
+            error: "503 Service Unavailable".into(),
+        });
+    }
+    let r = record(phase("x", &[], 0, &[(0, 0); 11], lying));
+    for expect in [
+        "memory_growth < 1GB",
+        "memory_usage < 90%",
+        "cache_hit_rate > 0.5",
+        "metric(cacheSize) < 100000",
+        "compilations_per_module <= 1",
+        "memory_usage > 95% for 2s",
+    ] {
+        let v = judge(&claim(expect), &r);
+        assert_eq!(v.outcome, Outcome::Unknown, "{expect}: {v:?}");
+        assert!(
+            v.evidence
+                .contains("/metrics answered 503 Service Unavailable on 11 of 11 polls"),
+            "{expect}: {v:?}"
+        );
     }
 }
 

@@ -7,11 +7,12 @@ use hdrhistogram::Histogram;
 use somon_loadgen::{Key, Sample};
 
 use crate::{
-    Claim, Cmp, Dependency, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent,
+    Claim, Dependency, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent,
     RunRecord, Verdict, VerdictKind,
 };
 
 mod compilations;
+mod memory;
 mod polls;
 mod series;
 mod window;
@@ -260,80 +261,10 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
             }
         }
         Metric::CacheHitRate => hit_rate(phases),
-        Metric::MemoryUsage | Metric::CpuUsage => {
-            let field = if matches!(e.metric, Metric::MemoryUsage) {
-                "memoryUsage"
-            } else {
-                "cpuUsage"
-            };
-            let values: Vec<f64> = samples(phases, "/metrics")
-                .filter_map(|(_, body)| body["systemMetrics"][field].as_f64())
-                .map(|percent| percent / 100.0)
-                .collect();
-            if values.is_empty() {
-                return Measured::unknown(0, "no /metrics samples");
-            }
-            // The claim must hold at every sample: judge the worst one.
-            let worst = match e.cmp {
-                Cmp::Lt | Cmp::Le => values.iter().copied().fold(f64::MIN, f64::max),
-                Cmp::Gt | Cmp::Ge => values.iter().copied().fold(f64::MAX, f64::min),
-            };
-            Measured {
-                value: Some(worst),
-                samples: values.len() as u64,
-                evidence: format!("worst of {} samples of {field}", values.len()),
-            }
-        }
-        Metric::BytesPerCachedModule => {
-            let points: Vec<(f64, f64)> = samples(phases, "/metrics")
-                .filter_map(|(_, b)| {
-                    Some((
-                        b["systemMetrics"]["rssBytes"].as_f64()?,
-                        b["cacheSize"].as_f64()?,
-                    ))
-                })
-                .collect();
-            let (Some(first), Some(last)) = (points.first(), points.last()) else {
-                return Measured::unknown(0, "no /metrics samples");
-            };
-            let modules = last.1 - first.1;
-            if modules < 100.0 {
-                return Measured::unknown(
-                    points.len() as u64,
-                    format!("only {modules} modules entered the cache"),
-                );
-            }
-            let bytes = (last.0 - first.0).max(0.0) / modules;
-            Measured {
-                value: Some(bytes),
-                samples: modules as u64,
-                evidence: format!(
-                    "resident memory grew {:.0} bytes while {modules} modules were cached",
-                    last.0 - first.0
-                ),
-            }
-        }
+        Metric::MemoryUsage | Metric::CpuUsage => memory::usage(e, phases),
+        Metric::BytesPerCachedModule => memory::bytes_per_cached_module(phases),
         Metric::CompilationsPerModule => compilations::per_module(phases),
-        Metric::MemoryGrowth => {
-            let rss: Vec<f64> = samples(phases, "/metrics")
-                .filter_map(|(_, b)| b["systemMetrics"]["rssBytes"].as_f64())
-                .collect();
-            let (Some(first), Some(last)) = (rss.first(), rss.last()) else {
-                return Measured::unknown(0, "no /metrics samples");
-            };
-            let peak = rss.iter().copied().fold(f64::MIN, f64::max);
-            Measured {
-                value: Some(last - first),
-                samples: rss.len() as u64,
-                evidence: format!(
-                    "resident memory {:.1} MB → {:.1} MB over {} samples (peak {:.1} MB)",
-                    first / 1e6,
-                    last / 1e6,
-                    rss.len(),
-                    peak / 1e6
-                ),
-            }
-        }
+        Metric::MemoryGrowth => memory::growth(phases),
         Metric::Freshness => probe_share("module-edit", phases, record),
         Metric::ConfigAtomicity => probe_share("config-invalid-patch", phases, record),
         Metric::HitRateAccuracy => probe_share("hit-rate-audit", phases, record),
