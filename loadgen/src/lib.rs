@@ -41,7 +41,7 @@ pub use observe::observe;
 pub use open::OpenModel;
 pub use request::{Method, Request, RequestSource};
 pub use run::{Model, RunOutput, StopCondition};
-pub use sampler::{Sample, Sampler, DEFAULT_ENDPOINTS};
+pub use sampler::{PollFailure, Sample, Sampler, DEFAULT_ENDPOINTS};
 pub use schedule::{ArrivalSchedule, Pacer, Step};
 pub use self_check::{SelfCheck, Validity, ValidityLimits};
 pub use summary::Summary;

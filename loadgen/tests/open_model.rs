@@ -73,7 +73,12 @@ async fn known_answer_20ms_at_200_per_sec() {
         // 10 one-second intervals (plus possibly a short drain interval).
         assert!(run.series.len() >= 10, "{} intervals", run.series.len());
         assert!(run.summaries.iter().all(|s| s.key.outcome == Outcome::Ok));
-        assert!(run.samples.is_empty());
+        // One failed poll per endpoint, recorded with its 404, then no more.
+        assert_eq!(run.samples.len(), 2, "{:?}", run.samples);
+        assert!(run
+            .samples
+            .iter()
+            .all(|s| s.data().is_none() && s.failed.as_ref().unwrap().status == Some(404)));
         let json = serde_json::to_value(&run).unwrap();
         assert!(json["interval_log"].as_str().unwrap().contains("HISTF"));
         assert!(all.p99 >= known, "p99 {:?} below the known delay", all.p99);

@@ -36,9 +36,10 @@ pub enum VerdictKind {
     /// A claim of a document: its condition must hold.
     #[default]
     Claim,
-    /// An alert rule of a runbook: PASS means it stayed quiet (its
-    /// condition never held for its whole window), FAIL that it would
-    /// have fired.
+    /// An alert rule of a runbook: PASS means it stayed quiet (every
+    /// window had a second with data on which its condition did not
+    /// hold), FAIL that it would have fired, UNKNOWN that the data does not
+    /// cover some window.
     Alert,
     /// A steady-state probe, before or after the method.
     SteadyState,

@@ -8,9 +8,11 @@ use hdrhistogram::Histogram;
 use serde_json::json;
 use somon_loadgen::{
     ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Measurement, Model, Outcome as Sent,
-    RunOutput, Sample, SelfCheck, Validity,
+    PollFailure, RunOutput, Sample, SelfCheck, Validity,
 };
-use somon_record::{judge, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord};
+use somon_record::{
+    judge, judge_alert, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord,
+};
 
 fn claim(expect: &str) -> Claim {
     Claim {
@@ -147,16 +149,30 @@ fn metrics(at_ms: u64, hits: u64, misses: u64, rss: u64, size: u64) -> Sample {
         body: json!({ "cacheHits": hits, "cacheMisses": misses, "cacheSize": size,
                       "cacheHitRate": hits as f64 / (hits + misses) as f64,
                       "systemMetrics": { "rssBytes": rss, "memoryUsage": 40.0, "cpuUsage": 20.0 } }),
+        failed: None,
     }
+}
+
+/// Eleven `/metrics` samples a second apart (10 s), counters and memory
+/// rising evenly from the first figures to the last.
+fn eleven_seconds(from: (u64, u64, u64, u64), to: (u64, u64, u64, u64)) -> Vec<Sample> {
+    let at = |a: u64, b: u64, i: u64| a + (b - a) * i / 10;
+    (0..=10)
+        .map(|i| {
+            metrics(
+                i * 1000,
+                at(from.0, to.0, i),
+                at(from.1, to.1, i),
+                at(from.2, to.2, i),
+                at(from.3, to.3, i),
+            )
+        })
+        .collect()
 }
 
 #[test]
 fn server_side_figures_come_from_the_samples() {
-    let samples = vec![
-        metrics(0, 100, 100, 50_000_000, 100),
-        metrics(250, 500, 150, 60_000_000, 300),
-        metrics(500, 1000, 200, 70_000_000, 1100),
-    ];
+    let samples = eleven_seconds((100, 100, 50_000_000, 100), (1000, 200, 70_000_000, 1100));
     let r = record(phase("x", &[], 0, &[], samples.clone()));
     // The figure the server reports at the end: 1000 / 1200; the phase's
     // own (1000 − 100) / ((1000 − 100) + (200 − 100)) = 0.9 is evidence.
@@ -170,7 +186,7 @@ fn server_side_figures_come_from_the_samples() {
     // A server whose reported rate is wrong (the hit-rate-zero twin) fails,
     // and the evidence says its counters disagree.
     let mut wrong = samples;
-    wrong[2].body["cacheHitRate"] = json!(0.0);
+    wrong[10].body["cacheHitRate"] = json!(0.0);
     let v = judge(
         &claim("cache_hit_rate > 0.8"),
         &record(phase("x", &[], 0, &[], wrong)),
@@ -205,6 +221,7 @@ fn compiled(at_ms: u64, compilations: u64, size: u64, evictions: u64) -> Sample 
         endpoint: "/metrics".into(),
         body: json!({ "moduleCompilations": compilations, "cacheSize": size,
                       "cacheEvictions": evictions }),
+        failed: None,
     }
 }
 
@@ -243,6 +260,7 @@ fn compilations_per_module_counts_duplicate_compiles_between_the_first_and_last_
         body: json!(format!(
             "somon_module_compilations_total {compilations}\nsomon_cache_size {size}\n"
         )),
+        failed: None,
     };
     let v = judged(vec![text(0, 0, 0), text(500, 24, 12)]);
     assert_eq!((v.outcome, v.measured), (Outcome::Fail, Some(2.0)), "{v:?}");
@@ -274,6 +292,7 @@ fn breaker(at_ms: u64, state: &str) -> Sample {
         at: Duration::from_millis(at_ms),
         endpoint: "/circuit-breakers/status".into(),
         body: json!({ "breakers": { "lodash": { "state": state } } }),
+        failed: None,
     }
 }
 
@@ -408,4 +427,264 @@ fn probe_metrics_are_the_share_of_probes_that_passed_in_the_phase() {
         judge(&claim("freshness >= 100%"), &r).outcome,
         Outcome::Unknown
     );
+}
+
+/// A poll of `endpoint` at `at_ms` that gave no data: `status` when the
+/// target answered, and what happened.
+fn failed(at_ms: u64, endpoint: &str, status: Option<u16>, error: &str) -> Sample {
+    Sample {
+        at: Duration::from_millis(at_ms),
+        endpoint: endpoint.into(),
+        body: serde_json::Value::Null,
+        failed: Some(PollFailure {
+            status,
+            error: error.into(),
+        }),
+    }
+}
+
+#[test]
+fn memory_and_cpu_figures_need_ten_samples_over_ten_seconds() {
+    let judged = |expect: &str, samples: &[Sample]| {
+        judge(
+            &claim(expect),
+            &record(phase("x", &[], 0, &[], samples.to_vec())),
+        )
+    };
+    let claims = [
+        "memory_growth < 16MB",
+        "bytes_per_cached_module < 50KB",
+        "memory_usage < 90%",
+        "cpu_usage < 90%",
+    ];
+    // Three samples in half a second: nothing to judge on.
+    let short = [
+        metrics(0, 1, 1, 50_000_000, 100),
+        metrics(250, 2, 2, 51_000_000, 600),
+        metrics(500, 3, 3, 52_000_000, 1100),
+    ];
+    // Forty samples, but over 9.75 s.
+    let brief: Vec<Sample> = (0..40)
+        .map(|i| metrics(i * 250, i, i, 50_000_000 + i * 10_000, 100 + i * 50))
+        .collect();
+    // Nine samples over 16 s.
+    let sparse: Vec<Sample> = (0..9)
+        .map(|i| metrics(i * 2000, i, i, 50_000_000 + i * 10_000, 100 + i * 150))
+        .collect();
+    for expect in claims {
+        for (samples, seen) in [
+            (&short[..], "3 samples"),
+            (&brief[..], "40 samples"),
+            (&sparse[..], "9 samples"),
+        ] {
+            let v = judged(expect, samples);
+            assert_eq!((v.outcome, v.measured), (Outcome::Unknown, None), "{v:?}");
+            assert!(v.evidence.contains(seen), "{v:?}");
+            assert!(v.evidence.contains("needs 10 over 10 s"), "{v:?}");
+        }
+    }
+    // Ten samples over ten seconds are enough.
+    let enough: Vec<Sample> = (0..10)
+        .map(|i| metrics(i * 1112, i, i, 50_000_000 + i * 10_000, 100 + i * 150))
+        .collect();
+    for expect in claims {
+        let v = judged(expect, &enough);
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    }
+    // No samples: the polls say why.
+    let v = judged(
+        "memory_usage < 90%",
+        &[failed(0, "/metrics", Some(404), "404 Not Found")],
+    );
+    assert_eq!(v.outcome, Outcome::Unknown);
+    assert!(
+        v.evidence
+            .contains("/metrics answered 404 Not Found on 1 of 1 polls"),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_failed_polls_body_is_never_read_as_data() {
+    // A failed poll carrying a body (as a hand-edited record might): it is
+    // still no data, for every reader of /metrics.
+    let mut lying = eleven_seconds((100, 0, 50_000_000, 100), (1100, 0, 90_000_000, 1100));
+    for sample in &mut lying {
+        sample.failed = Some(PollFailure {
+            status: Some(503),
+            error: "503 Service Unavailable".into(),
+        });
+    }
+    let r = record(phase("x", &[], 0, &[(0, 0); 11], lying));
+    for expect in [
+        "memory_growth < 1GB",
+        "memory_usage < 90%",
+        "cache_hit_rate > 0.5",
+        "metric(cacheSize) < 100000",
+        "compilations_per_module <= 1",
+        "memory_usage > 95% for 2s",
+    ] {
+        let v = judge(&claim(expect), &r);
+        assert_eq!(v.outcome, Outcome::Unknown, "{expect}: {v:?}");
+        assert!(
+            v.evidence
+                .contains("/metrics answered 503 Service Unavailable on 11 of 11 polls"),
+            "{expect}: {v:?}"
+        );
+    }
+}
+
+/// A phase of `seconds` seconds without requests whose `/metrics` samples
+/// report `memory[i]` % memory in second `i` (`None`: no sample that
+/// second), four samples a second.
+fn memory_by_second(memory: &[Option<f64>]) -> RunRecord {
+    let mut samples = Vec::new();
+    for (second, percent) in memory.iter().enumerate() {
+        let Some(percent) = percent else { continue };
+        for quarter in 0..4 {
+            samples.push(Sample {
+                at: Duration::from_millis(second as u64 * 1000 + quarter * 250),
+                endpoint: "/metrics".into(),
+                body: json!({ "systemMetrics": { "memoryUsage": percent } }),
+                failed: None,
+            });
+        }
+    }
+    let idle = vec![(0, 0); memory.len()];
+    record(phase("x", &[], 0, &idle, samples))
+}
+
+#[test]
+fn an_alert_fires_when_its_condition_held_on_every_second_of_a_window() {
+    let r = memory_by_second(&[Some(40.0), Some(97.0), Some(98.0), Some(99.0), Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Fail, Some(3.0)), "{v:?}");
+    assert!(
+        v.evidence.starts_with("the alert would have FIRED"),
+        "{v:?}"
+    );
+    // Seconds without data around the window do not matter.
+    let r = memory_by_second(&[None, Some(97.0), Some(98.0), Some(99.0), None]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert_eq!(v.samples, 3, "seconds with data: {v:?}");
+}
+
+#[test]
+fn an_alert_stays_quiet_only_where_data_shows_it() {
+    // Every 3 s window has a second with data below the threshold, though
+    // two seconds have none.
+    let r = memory_by_second(&[Some(40.0), None, Some(97.0), Some(40.0), None, Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(1.0)), "{v:?}");
+    assert!(v.evidence.starts_with("the alert stayed quiet"), "{v:?}");
+    assert_eq!(v.samples, 4, "seconds with data, not slots: {v:?}");
+    // Two seconds that held and one unseen between them: it may have fired.
+    let r = memory_by_second(&[Some(40.0), Some(97.0), None, Some(97.0), Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Unknown, None), "{v:?}");
+    assert!(v.evidence.contains("not covered by data"), "{v:?}");
+    assert!(v.evidence.contains("4 of 5 seconds had data"), "{v:?}");
+    // Three unseen seconds in a row are a window it may have held on.
+    let r = memory_by_second(&[Some(40.0), None, None, None, Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("2 of 5 seconds had data"), "{v:?}");
+}
+
+#[test]
+fn an_alert_without_data_is_unknown_and_says_why() {
+    // The target's /metrics answers 404 (once: it is not polled again).
+    let mut r = memory_by_second(&[None; 6]);
+    r.phases[0].output.samples = vec![
+        failed(0, "/metrics", Some(404), "404 Not Found (not polled again)"),
+        failed(0, "/circuit-breakers/status", Some(404), "404 Not Found"),
+    ];
+    for alert in [
+        "memory_usage > 95% for 3s",
+        "cpu_usage > 80% for 3s",
+        "cache_hit_rate < 70% for 3s",
+        "metric(queue_depth) > 100 for 3s",
+    ] {
+        let v = judge_alert(&claim(alert), &r);
+        assert_eq!(
+            (v.outcome, v.samples),
+            (Outcome::Unknown, 0),
+            "{alert}: {v:?}"
+        );
+        assert!(v.evidence.contains("0 of 6 seconds had data"), "{v:?}");
+        assert!(
+            v.evidence
+                .contains("/metrics answered 404 Not Found (not polled again) on 1 of 1 polls"),
+            "{alert}: {v:?}"
+        );
+    }
+    // A target that stopped answering: each failure kind counted.
+    r.phases[0].output.samples = (0..6)
+        .flat_map(|s| {
+            [
+                failed(
+                    s * 1000,
+                    "/metrics",
+                    None,
+                    "Connection refused (os error 111)",
+                ),
+                failed(
+                    s * 1000 + 500,
+                    "/metrics",
+                    Some(503),
+                    "503 Service Unavailable",
+                ),
+            ]
+        })
+        .collect();
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(
+        v.evidence.contains(
+            "/metrics failed 12 of 12 polls: answered 503 Service Unavailable ×6, \
+             did not answer (Connection refused (os error 111)) ×6"
+        ),
+        "{v:?}"
+    );
+    // A run shorter than the window proves nothing either way.
+    let r = memory_by_second(&[Some(40.0), Some(40.0)]);
+    let v = judge_alert(&claim("memory_usage > 95% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("shorter"), "{v:?}");
+}
+
+#[test]
+fn the_windowed_claim_is_judged_by_the_same_three_answers() {
+    let claim_of = |memory: &[Option<f64>]| {
+        judge(
+            &claim("memory_usage > 95% for 2s"),
+            &memory_by_second(memory),
+        )
+        .outcome
+    };
+    assert_eq!(
+        claim_of(&[Some(97.0), Some(97.0), Some(40.0)]),
+        Outcome::Pass
+    );
+    assert_eq!(
+        claim_of(&[Some(97.0), Some(40.0), Some(97.0)]),
+        Outcome::Fail
+    );
+    assert_eq!(claim_of(&[Some(97.0), None, Some(40.0)]), Outcome::Unknown);
+    assert_eq!(claim_of(&[None, None, None]), Outcome::Unknown);
+
+    // Client-side: a second without requests has no error rate.
+    let r = record(phase(
+        "x",
+        &[],
+        0,
+        &[(100, 20), (100, 20), (0, 0), (100, 20), (100, 0)],
+        vec![],
+    ));
+    let v = judge_alert(&claim("error_rate > 10% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("without requests"), "{v:?}");
+    let v = judge_alert(&claim("error_rate > 10% for 2s"), &r);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
 }

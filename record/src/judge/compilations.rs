@@ -3,6 +3,7 @@
 //! count that shows single-flight (N concurrent misses on one key compile
 //! once) where latency cannot.
 
+use super::polls::Polls;
 use super::{samples, series, Measured};
 use crate::PhaseRun;
 
@@ -45,7 +46,7 @@ pub(super) fn per_module(phases: &[&PhaseRun]) -> Measured {
         return Measured::unknown(
             0,
             if polled == 0 {
-                "no /metrics samples".to_owned()
+                Polls::of(phases, "/metrics").no_data("moduleCompilations and cacheSize")
             } else {
                 format!(
                     "none of {polled} /metrics samples has moduleCompilations and cacheSize \

@@ -7,11 +7,13 @@ use hdrhistogram::Histogram;
 use somon_loadgen::{Key, Sample};
 
 use crate::{
-    Claim, Cmp, Dependency, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent,
+    Claim, Dependency, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent,
     RunRecord, Verdict, VerdictKind,
 };
 
 mod compilations;
+mod memory;
+mod polls;
 mod series;
 mod value;
 mod window;
@@ -54,8 +56,11 @@ pub fn judge_steady_state(claim: &Claim, record: &RunRecord) -> Verdict {
 }
 
 /// Judges a runbook's alert rule against `record`: PASS when it stayed
-/// quiet (its condition never held over its whole window), FAIL when it
-/// would have fired, UNKNOWN when the data cannot say.
+/// quiet (every window of the run has a second with data on which its
+/// condition did not hold), FAIL when it would have fired (the condition
+/// held on every second of a window), UNKNOWN when the data cannot say —
+/// a window whose seconds without data may have held it, so a target that
+/// was not seen never passes.
 pub fn judge_alert(alert: &Claim, record: &RunRecord) -> Verdict {
     let mut verdict = decide(VerdictKind::Alert, alert, record);
     // `decide` answers "did the condition hold for the window?"; the alert
@@ -95,20 +100,21 @@ fn decide(kind: VerdictKind, claim: &Claim, record: &RunRecord) -> Verdict {
         .filter(|p| claim.phase.as_deref().is_none_or(|name| p.name == name))
         .collect();
     let e = &claim.expect;
-    let measured = if phases.is_empty() {
-        Measured::unknown(0, "no phase of that name ran")
+    let (held, measured) = if phases.is_empty() {
+        (None, Measured::unknown(0, "no phase of that name ran"))
     } else if let Some(window) = e.window {
-        windowed(e, window, &phases)
+        // The windowed form says itself whether its condition held for a
+        // whole window, did not, or the data cannot say.
+        windowed(e, window, &phases).held()
     } else {
-        measure(e, &phases, record)
+        let measured = measure(e, &phases, record);
+        let held = measured.value.map(|v| e.cmp.holds(v, e.threshold.value()));
+        (held, measured)
     };
-    let outcome = match (measured.value, e.window) {
-        // The windowed form holds when its condition held for the whole
-        // window (the value is the longest run of seconds it held).
-        (Some(held), Some(window)) if held >= window.as_secs().max(1) as f64 => Outcome::Pass,
-        (Some(value), None) if e.cmp.holds(value, e.threshold.value()) => Outcome::Pass,
-        (Some(_), _) => Outcome::Fail,
-        (None, _) => Outcome::Unknown,
+    let outcome = match held {
+        Some(true) => Outcome::Pass,
+        Some(false) => Outcome::Fail,
+        None => Outcome::Unknown,
     };
     Verdict {
         kind,
@@ -156,6 +162,8 @@ fn counts(phases: &[&PhaseRun], journey: Option<&str>) -> (u64, u64) {
     (requests, errors)
 }
 
+/// The answers of `endpoint` over the phases, on the run clock; failed
+/// polls have no body to read and are left out.
 fn samples<'a>(
     phases: &'a [&PhaseRun],
     endpoint: &'a str,
@@ -165,7 +173,7 @@ fn samples<'a>(
             .samples
             .iter()
             .filter(move |s: &&Sample| s.endpoint == endpoint)
-            .map(move |s| (p.start + s.at, &s.body))
+            .filter_map(move |s| Some((p.start + s.at, s.data()?)))
     })
 }
 
@@ -255,80 +263,10 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
             }
         }
         Metric::CacheHitRate => hit_rate(phases),
-        Metric::MemoryUsage | Metric::CpuUsage => {
-            let field = if matches!(e.metric, Metric::MemoryUsage) {
-                "memoryUsage"
-            } else {
-                "cpuUsage"
-            };
-            let values: Vec<f64> = samples(phases, "/metrics")
-                .filter_map(|(_, body)| body["systemMetrics"][field].as_f64())
-                .map(|percent| percent / 100.0)
-                .collect();
-            if values.is_empty() {
-                return Measured::unknown(0, "no /metrics samples");
-            }
-            // The claim must hold at every sample: judge the worst one.
-            let worst = match e.cmp {
-                Cmp::Lt | Cmp::Le => values.iter().copied().fold(f64::MIN, f64::max),
-                Cmp::Gt | Cmp::Ge => values.iter().copied().fold(f64::MAX, f64::min),
-            };
-            Measured {
-                value: Some(worst),
-                samples: values.len() as u64,
-                evidence: format!("worst of {} samples of {field}", values.len()),
-            }
-        }
-        Metric::BytesPerCachedModule => {
-            let points: Vec<(f64, f64)> = samples(phases, "/metrics")
-                .filter_map(|(_, b)| {
-                    Some((
-                        b["systemMetrics"]["rssBytes"].as_f64()?,
-                        b["cacheSize"].as_f64()?,
-                    ))
-                })
-                .collect();
-            let (Some(first), Some(last)) = (points.first(), points.last()) else {
-                return Measured::unknown(0, "no /metrics samples");
-            };
-            let modules = last.1 - first.1;
-            if modules < 100.0 {
-                return Measured::unknown(
-                    points.len() as u64,
-                    format!("only {modules} modules entered the cache"),
-                );
-            }
-            let bytes = (last.0 - first.0).max(0.0) / modules;
-            Measured {
-                value: Some(bytes),
-                samples: modules as u64,
-                evidence: format!(
-                    "resident memory grew {:.0} bytes while {modules} modules were cached",
-                    last.0 - first.0
-                ),
-            }
-        }
+        Metric::MemoryUsage | Metric::CpuUsage => memory::usage(e, phases),
+        Metric::BytesPerCachedModule => memory::bytes_per_cached_module(phases),
         Metric::CompilationsPerModule => compilations::per_module(phases),
-        Metric::MemoryGrowth => {
-            let rss: Vec<f64> = samples(phases, "/metrics")
-                .filter_map(|(_, b)| b["systemMetrics"]["rssBytes"].as_f64())
-                .collect();
-            let (Some(first), Some(last)) = (rss.first(), rss.last()) else {
-                return Measured::unknown(0, "no /metrics samples");
-            };
-            let peak = rss.iter().copied().fold(f64::MIN, f64::max);
-            Measured {
-                value: Some(last - first),
-                samples: rss.len() as u64,
-                evidence: format!(
-                    "resident memory {:.1} MB → {:.1} MB over {} samples (peak {:.1} MB)",
-                    first / 1e6,
-                    last / 1e6,
-                    rss.len(),
-                    peak / 1e6
-                ),
-            }
-        }
+        Metric::MemoryGrowth => memory::growth(phases),
         Metric::Freshness => probe_share("module-edit", phases, record),
         Metric::ConfigAtomicity => probe_share("config-invalid-patch", phases, record),
         Metric::HitRateAccuracy => probe_share("hit-rate-audit", phases, record),
@@ -392,7 +330,8 @@ fn hit_rate(phases: &[&PhaseRun]) -> Measured {
         })
         .collect();
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return Measured::unknown(0, "no /metrics samples");
+        let why = polls::Polls::of(phases, "/metrics").no_data("cacheHits and cacheMisses");
+        return Measured::unknown(0, why);
     };
     let (hits, misses) = (last.0 - first.0, last.1 - first.1);
     if hits + misses <= 0.0 {

@@ -2,6 +2,7 @@
 //! exposition (`name{labels} value [timestamp]`), or a top-level number of
 //! a JSON body (the reference system's `/metrics`).
 
+use super::polls::Polls;
 use super::{samples, Measured};
 use crate::Cmp;
 use crate::PhaseRun;
@@ -34,10 +35,13 @@ pub(super) fn measure(name: &str, cmp: Cmp, phases: &[&PhaseRun]) -> Measured {
         .filter_map(|(_, body)| worst(&values(body, name), cmp))
         .collect();
     let Some(value) = worst(&per_sample, cmp) else {
-        return Measured::unknown(
-            0,
-            format!("no series {name} in {polled} samples of the target's /metrics"),
-        );
+        let why = if polled == 0 {
+            // No answer to look in: say why (no polls, or how they failed).
+            Polls::of(phases, "/metrics").no_data(&format!("series {name}"))
+        } else {
+            format!("no series {name} in {polled} samples of the target's /metrics")
+        };
+        return Measured::unknown(0, why);
     };
     let (lo, hi) = per_sample
         .iter()

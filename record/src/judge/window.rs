@@ -2,18 +2,54 @@
 //! every second of some window. Client-side metrics come from the
 //! generator's one-second intervals; server-side ones (memory, CPU, hit
 //! rate) from the target samples, bucketed by second.
+//!
+//! A second without data (no sample of the target, no request of the
+//! journey) is neither "held" nor "did not hold": the condition may have
+//! held there unseen. So the form has three answers — it held on every
+//! second of some window; every window has a second *with data* on which
+//! it did not hold; or the data does not cover it — and the last is never
+//! read as the second (an alert is not "quiet" on a target that was not
+//! seen).
 
 use std::time::Duration;
 
 use somon_loadgen::interval_log;
 
+use super::polls::Polls;
 use super::{samples, Measured};
 use crate::PhaseRun;
 use crate::{Expectation, Metric};
 
-/// The alert form: the condition held over every second of some window of
-/// `window` (PASS means the alert would have fired).
-pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) -> Measured {
+/// What the windowed form came to.
+pub(super) enum Windowed {
+    /// The condition held on every second of some window: an alert rule
+    /// would have fired.
+    Held(Measured),
+    /// Every window of the run has a second with data on which the
+    /// condition did not hold: an alert rule stayed quiet.
+    Quiet(Measured),
+    /// Neither is shown: some window is made only of seconds on which the
+    /// condition held or that have no data, or the run is shorter than the
+    /// window.
+    Unknown(Measured),
+}
+
+impl Windowed {
+    /// Whether the condition held for a whole window (`None`: the data
+    /// cannot say), with what was measured.
+    pub(super) fn held(self) -> (Option<bool>, Measured) {
+        match self {
+            Windowed::Held(m) => (Some(true), m),
+            Windowed::Quiet(m) => (Some(false), m),
+            Windowed::Unknown(m) => (None, m),
+        }
+    }
+}
+
+/// The alert form: whether the condition held over every second of some
+/// window of `window`. The measured value is the longest run of seconds
+/// with data on which it held; the samples are the seconds with data.
+pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) -> Windowed {
     let seconds = window.as_secs().max(1) as usize;
     let per_second: Vec<Option<f64>> = match &e.metric {
         Metric::ErrorRate { journey: None } => phases
@@ -26,7 +62,7 @@ pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) 
             for phase in phases {
                 let log = &phase.output.interval_log;
                 let Ok(seconds) = interval_log::per_second(log, |k| *k.op == **journey) else {
-                    return Measured::unknown(0, "unreadable interval log");
+                    return Windowed::Unknown(Measured::unknown(0, "unreadable interval log"));
                 };
                 out.extend(seconds.into_iter().map(|s| {
                     s.filter(|s| !s.histogram.is_empty())
@@ -48,40 +84,85 @@ pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) 
             super::series::worst(&super::series::values(b, name), e.cmp)
         }),
         _ => {
-            return Measured::unknown(
+            return Windowed::Unknown(Measured::unknown(
                 0,
                 "the windowed form is judged for error_rate, latency quantiles, memory_usage, \
                  cpu_usage, cache_hit_rate and metric(…)",
-            )
+            ))
         }
     };
     let threshold = e.threshold.value();
-    let mut streak = 0usize;
-    let mut longest = 0usize;
+    // The longest run of seconds on which the condition surely held, and
+    // of those on which it held or that have no data.
+    let (mut held, mut longest_held) = (0usize, 0usize);
+    let (mut maybe, mut longest_maybe) = (0usize, 0usize);
     for value in &per_second {
-        match value {
-            Some(v) if e.cmp.holds(*v, threshold) => {
-                streak += 1;
-                longest = longest.max(streak);
-            }
-            _ => streak = 0,
+        match value.map(|v| e.cmp.holds(v, threshold)) {
+            Some(true) => (held, maybe) = (held + 1, maybe + 1),
+            Some(false) => (held, maybe) = (0, 0),
+            None => (held, maybe) = (0, maybe + 1),
         }
+        longest_held = longest_held.max(held);
+        longest_maybe = longest_maybe.max(maybe);
     }
-    if per_second.len() < seconds {
-        return Measured::unknown(
-            per_second.len() as u64,
-            format!(
-                "the run is shorter ({} s) than the window ({seconds} s)",
-                per_second.len()
-            ),
-        );
+    let with_data = per_second.iter().flatten().count() as u64;
+    let slots = per_second.len();
+    let measured = |evidence: String| Measured {
+        value: Some(longest_held as f64),
+        samples: with_data,
+        evidence,
+    };
+    if longest_held >= seconds {
+        return Windowed::Held(measured(format!(
+            "condition held for {longest_held} consecutive seconds (window {seconds} s)"
+        )));
     }
-    Measured {
-        value: Some(longest as f64),
-        samples: per_second.len() as u64,
-        evidence: format!(
-            "condition held for at most {longest} consecutive seconds (window {seconds} s)"
-        ),
+    if slots < seconds {
+        return Windowed::Unknown(Measured::unknown(
+            with_data,
+            format!("the run is shorter ({slots} s) than the window ({seconds} s)"),
+        ));
+    }
+    if longest_maybe < seconds {
+        return Windowed::Quiet(measured(format!(
+            "condition held for at most {longest_held} consecutive seconds (window {seconds} s); \
+             {with_data} of {slots} seconds had data"
+        )));
+    }
+    let mut evidence = format!(
+        "not covered by data: {with_data} of {slots} seconds had data, and for \
+         {longest_maybe} consecutive seconds (window {seconds} s) the condition held or \
+         was not seen"
+    );
+    if let Some(why) = missing(e, phases, with_data) {
+        evidence.push_str("; ");
+        evidence.push_str(&why);
+    }
+    Windowed::Unknown(Measured::unknown(with_data, evidence))
+}
+
+/// Why seconds lack data, in words, when the record can say.
+fn missing(e: &Expectation, phases: &[&PhaseRun], with_data: u64) -> Option<String> {
+    let what = match &e.metric {
+        Metric::ErrorRate { .. } => {
+            return Some("a second without requests has no error rate".into())
+        }
+        Metric::Latency { journey, .. } => {
+            return Some(format!(
+                "a second without a request of {journey} has no latency"
+            ))
+        }
+        Metric::MemoryUsage => "systemMetrics.memoryUsage".to_owned(),
+        Metric::CpuUsage => "systemMetrics.cpuUsage".to_owned(),
+        Metric::CacheHitRate => "cacheHits and cacheMisses".to_owned(),
+        Metric::Series { name } => format!("series {name}"),
+        _ => return None,
+    };
+    let polls = Polls::of(phases, "/metrics");
+    if with_data == 0 {
+        Some(polls.no_data(&what))
+    } else {
+        polls.failures()
     }
 }
 

@@ -150,7 +150,8 @@ pub(super) fn breaker_states(report: &RunReport) -> BTreeMap<String, Vec<(f64, S
             if sample.endpoint != "/circuit-breakers/status" {
                 continue;
             }
-            let Some(breakers) = sample.body["breakers"].as_object() else {
+            // A failed poll has no states to read.
+            let Some(breakers) = sample.data().and_then(|b| b["breakers"].as_object()) else {
                 continue;
             };
             let at = (phase.start + sample.at).as_secs_f64();

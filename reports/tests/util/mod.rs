@@ -84,11 +84,13 @@ fn phase() -> PhaseRun {
                 at,
                 endpoint: "/circuit-breakers/status".into(),
                 body: json!({"breakers": {"lodash": {"state": state}, "axios": {"state": "closed"}}}),
+                failed: None,
             });
             samples.push(Sample {
                 at,
                 endpoint: "/metrics".into(),
                 body: json!({"totalLoads": 1}),
+                failed: None,
             });
         }
     }

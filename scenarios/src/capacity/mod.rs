@@ -208,7 +208,7 @@ pub fn measure_step(report: &RunReport, phase: &str, load: f64) -> StepResult {
                 .samples
                 .iter()
                 .filter(|s| s.endpoint == "/metrics")
-                .map(|s| &s.body)
+                .filter_map(|s| s.data())
                 .collect()
         })
         .unwrap_or_default();

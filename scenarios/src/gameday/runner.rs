@@ -73,11 +73,16 @@ pub async fn run(
 fn judge(plan: &Plan, report: &mut RunReport, driven: Driven) -> GameDay {
     let mut all = driven.observations.clone();
     for phase in &report.record.phases {
-        all.extend(phase.output.samples.iter().map(|s| Observation {
-            at: phase.start + s.at,
-            endpoint: s.endpoint.clone(),
-            status: Some(200),
-            body: s.body.clone(),
+        // The generator's answers only: the runner's own polls already
+        // record the target's failures to answer, and a failed sample's
+        // body is no data.
+        all.extend(phase.output.samples.iter().filter_map(|s| {
+            Some(Observation {
+                at: phase.start + s.at,
+                endpoint: s.endpoint.clone(),
+                status: Some(200),
+                body: s.data()?.clone(),
+            })
         }));
     }
     all.sort_by_key(|o| o.at);

@@ -105,6 +105,7 @@ fn shard_report(shard: Shard, clock_ms: u64, requests: &[Request]) -> RunReport 
             at: Duration::from_millis(500),
             endpoint: "/metrics".into(),
             body: serde_json::json!({ "shard": shard.index }),
+            failed: None,
         }],
         measurement: Measurement::default(),
     };
