@@ -22,6 +22,7 @@ mod gameday;
 mod merge;
 mod mutants;
 mod run;
+mod session;
 
 /// Exit code for bad input: usage, unreadable scenario, failing module.
 const EXIT_INPUT: u8 = 2;
