@@ -19,8 +19,16 @@ const FILE: &str = "baseline.json";
 
 /// `baseline save RUN_DIR [--out DIR]`: condenses the run directory's
 /// `record.json` into `DIR/baseline.json` (default
-/// `ci/baselines/<scenario>/`). Returns the file written.
-pub(crate) fn save(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// `ci/baselines/<scenario>/`) and says where; exit 2 when the run cannot
+/// be a baseline or the file cannot be written.
+pub(crate) fn run_save(run_dir: &Path, out: Option<&Path>) -> Exit {
+    crate::exit::from_input(
+        save(run_dir, out).map(|file| println!("baseline written: {}", file.display())),
+    )
+}
+
+/// Writes the baseline of `run_dir`; returns the file written.
+fn save(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<PathBuf> {
     let record = run_dir.join("record.json");
     let text = std::fs::read_to_string(&record)
         .with_context(|| format!("reading {}", record.display()))?;

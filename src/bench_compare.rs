@@ -1,12 +1,13 @@
-//! `somon-verify bench-compare`: measures the performance ratios P1–P7
-//! (issue #11) on this box, prints the table and writes JSON. The
-//! measuring lives in `somon_benches::compare`.
+//! `somon-verify bench-compare`: measures the performance ratios P1–P7 on
+//! this box, prints the table and writes JSON. The measuring lives in
+//! `somon_benches::compare`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use somon_benches::compare::{self, Options};
+use somon_scenarios::Exit;
 
 /// Flags of `bench-compare`.
 #[derive(clap::Args)]
@@ -30,8 +31,19 @@ pub(crate) struct BenchCompareArgs {
 }
 
 /// Runs the comparison; exit 0 when every goal is met, 1 when one is
-/// missed, 3 when one could not be measured (and none missed).
-pub(crate) fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<u8> {
+/// missed, 3 when one could not be measured (and none missed) or the JSON
+/// could not be written.
+pub(crate) fn run_bench_compare(args: &BenchCompareArgs) -> Exit {
+    match bench_compare(args) {
+        Ok(exit) => exit,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            Exit::Inconclusive
+        }
+    }
+}
+
+fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<Exit> {
     let options = Options {
         repeats: args.repeats as usize,
         run_time: Duration::from_secs(args.seconds),
@@ -46,10 +58,10 @@ pub(crate) fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<u8> {
         println!("\nJSON written to {}", out.display());
     }
     Ok(if comparison.any_missed() {
-        1
+        Exit::Fail
     } else if comparison.all_met() {
-        0
+        Exit::Pass
     } else {
-        3
+        Exit::Inconclusive
     })
 }

@@ -60,6 +60,15 @@ fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
         })
 }
 
+/// `gate`: the suite run as `run` runs a scenario and, with `--baseline`,
+/// compared with a saved baseline.
+pub(crate) fn run_gate(suite: &Path, baseline: Option<&Path>, flags: &RunFlags) -> Exit {
+    match baseline {
+        Some(location) => crate::baseline::gate(suite, flags, location),
+        None => run_scenario(suite, flags),
+    }
+}
+
 /// Runs the scenario in `file` and returns the process exit code.
 pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> Exit {
     run_scenario_with(file, flags, None)
