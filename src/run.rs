@@ -5,14 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use somon_scenarios::{execute, Exit, RunError, RunReport, Scenario};
+use somon_scenarios::{execute, Exit, RunError, Scenario};
 
+use crate::baseline::Saved;
 use crate::session::Session;
-
-/// Work done on a finished run before its verdicts are printed (`gate
-/// --baseline` adds the regression comparison): it may change the report
-/// and must write the run directory (the path it is given) itself.
-pub(crate) type Amend<'a> = &'a dyn Fn(&Scenario, &mut RunReport, &Path) -> anyhow::Result<()>;
 
 /// Flags shared by `run` and `gate`.
 #[derive(clap::Args)]
@@ -61,21 +57,25 @@ fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
 }
 
 /// `gate`: the suite run as `run` runs a scenario and, with `--baseline`,
-/// compared with a saved baseline.
+/// compared with a saved baseline. A baseline that cannot be read, or is
+/// of another suite, is a usage error (exit 2) before anything runs.
 pub(crate) fn run_gate(suite: &Path, baseline: Option<&Path>, flags: &RunFlags) -> Exit {
-    match baseline {
-        Some(location) => crate::baseline::gate(suite, flags, location),
-        None => run_scenario(suite, flags),
-    }
+    let baseline = match baseline.map(Saved::load).transpose() {
+        Ok(baseline) => baseline,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Exit::Usage;
+        }
+    };
+    run(suite, flags, baseline.as_ref())
 }
 
 /// Runs the scenario in `file` and returns the process exit code.
 pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> Exit {
-    run_scenario_with(file, flags, None)
+    run(file, flags, None)
 }
 
-/// [`run_scenario`], with `amend` applied to the finished run.
-pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Amend<'_>>) -> Exit {
+fn run(file: &Path, flags: &RunFlags, baseline: Option<&Saved>) -> Exit {
     let scenario = match read(file) {
         Ok(scenario) => scenario,
         Err(message) => {
@@ -83,6 +83,10 @@ pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Ame
             return Exit::Usage;
         }
     };
+    if let Some(refusal) = baseline.and_then(|b| b.refuses(file, &scenario)) {
+        eprintln!("{refusal}");
+        return Exit::Usage;
+    }
     let shard = flags
         .shard
         .map(|s| format!("-shard-{}-of-{}", s.index, s.count))
@@ -93,14 +97,14 @@ pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Ame
         .target(flags.target.clone(), flags.embedded)
         .defects(flags.defects.clone())
         .shard(flags.shard, flags.start_at)
-        .run(async |session| run_async(&session, &scenario, flags, amend).await)
+        .run(async |session| run_async(&session, &scenario, flags, baseline).await)
 }
 
 async fn run_async(
     session: &Session,
     scenario: &Scenario,
     flags: &RunFlags,
-    amend: Option<Amend<'_>>,
+    baseline: Option<&Saved>,
 ) -> anyhow::Result<Exit> {
     eprintln!(
         "running {} ({:?} of phases) …",
@@ -115,16 +119,12 @@ async fn run_async(
         }
         Err(e) => return Err(e.into()),
     };
-    let dir = session.out();
-    // An amended run is written once, by its amendment, with the verdicts
-    // it adds.
-    match amend {
-        Some(amend) => amend(scenario, &mut report, dir)?,
-        None => {
-            somon_reports::write_run_dir(dir, &report)
-                .with_context(|| format!("writing the run directory {}", dir.display()))?;
-        }
+    if let Some(baseline) = baseline {
+        baseline.compare(scenario, &mut report)?;
     }
+    let dir = session.out();
+    somon_reports::write_run_dir(dir, &report)
+        .with_context(|| format!("writing the run directory {}", dir.display()))?;
     if flags.json {
         let verdicts = std::fs::read_to_string(dir.join("verdicts.json"))
             .context("reading back verdicts.json")?;

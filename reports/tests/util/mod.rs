@@ -173,6 +173,7 @@ pub(crate) fn report() -> RunReport {
             event(FAULT.0, EventKind::Applied),
             event(FAULT.1, EventKind::Removed),
         ],
+        regression: None,
     }
 }
 
