@@ -65,7 +65,7 @@ pub struct Manifest {
     /// What was under test: `embedded`, `spawn` or the URL, plus any
     /// defect twins switched on.
     pub target: String,
-    /// Defect twins switched on in the target (SPEC §8).
+    /// Defect twins switched on in the target.
     pub defects: Vec<String>,
     /// Wall-clock start, RFC 3339 UTC.
     pub started_at: String,

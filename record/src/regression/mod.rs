@@ -1,9 +1,11 @@
-//! The regression gate (SPEC §5): a finished run condensed into a
+//! The regression gate: a finished run condensed into a
 //! [`Baseline`] — per journey × phase, the per-interval (1 s) p50, p99 and
 //! request rate — and a later run compared with it. A statistic regresses
 //! only when the bootstrap confidence interval of the change of its median
 //! lies entirely beyond the tolerance, in the bad direction (latency up,
-//! rate down); noise alone stays inside.
+//! rate down); noise alone stays inside. [`gate`] does it to a finished
+//! run: the comparison ([`Regression`]) and its verdicts go into the run's
+//! report, which the reports render.
 //!
 //! ```
 //! use somon_record::regression::{compare, Baseline, RegressionSettings, Series, Stat};
@@ -35,7 +37,7 @@ use crate::{Outcome, RunReport, Verdict, VerdictKind};
 
 pub use condense::condense;
 
-/// The regression gate's settings (SPEC §5): a change counts as a
+/// The regression gate's settings: a change counts as a
 /// regression only when its confidence interval lies entirely beyond the
 /// tolerance, in the bad direction.
 #[derive(Clone, Debug, PartialEq)]
