@@ -1,25 +1,35 @@
-//! `somon-verify baseline save DIR` and `gate --baseline DIR`: a finished run condensed into `baseline.json`, and a gate run
+//! `somon-verify baseline save DIR` and the baseline of `gate --baseline
+//! DIR`: a finished run condensed into `baseline.json`, and a gate run
 //! compared with one — per journey × phase, the per-second p50, p99 and
 //! rate, each change judged by a bootstrap confidence interval against the
-//! suite's `[regression]` tolerance. A significant regression is a FAIL
-//! verdict `regression:<journey>:<stat>` (exit code 1) with the interval
-//! in its evidence, in `summary.md`, `regression.md` and `report.html`.
+//! suite's `[regression]` tolerance (`somon_record::regression::gate`). The
+//! comparison is part of the run's report: a significant regression is a
+//! FAIL verdict `regression:<journey>:<stat>` (exit code 1) with the
+//! interval in its evidence, and the run directory, written once, has the
+//! regression section in `summary.md`, `regression.md`, `regression.json`
+//! and `report.html`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use somon_scenarios::regression::{compare, condense, verdicts, Baseline};
+use somon_scenarios::regression::{self, condense, Baseline};
 use somon_scenarios::{Exit, RunReport, Scenario};
-
-use crate::run::{self, RunFlags};
 
 /// The file a baseline directory holds.
 const FILE: &str = "baseline.json";
 
 /// `baseline save RUN_DIR [--out DIR]`: condenses the run directory's
 /// `record.json` into `DIR/baseline.json` (default
-/// `ci/baselines/<scenario>/`). Returns the file written.
-pub(crate) fn save(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// `ci/baselines/<scenario>/`) and says where; exit 2 when the run cannot
+/// be a baseline or the file cannot be written.
+pub(crate) fn run_save(run_dir: &Path, out: Option<&Path>) -> Exit {
+    crate::exit::from_input(
+        save(run_dir, out).map(|file| println!("baseline written: {}", file.display())),
+    )
+}
+
+/// Writes the baseline of `run_dir`; returns the file written.
+fn save(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<PathBuf> {
     let record = run_dir.join("record.json");
     let text = std::fs::read_to_string(&record)
         .with_context(|| format!("reading {}", record.display()))?;
@@ -54,63 +64,59 @@ pub(crate) fn save(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<PathBuf
     Ok(file)
 }
 
-/// Reads a baseline: `DIR/baseline.json`, or the file itself.
-fn load(location: &Path) -> anyhow::Result<Baseline> {
-    let file = if location.is_dir() {
-        location.join(FILE)
-    } else {
-        location.to_path_buf()
-    };
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("reading the baseline {}", file.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a baseline", file.display()))
+/// A saved baseline and where it was read from: what `gate --baseline`
+/// compares its run with.
+pub(crate) struct Saved {
+    location: PathBuf,
+    baseline: Baseline,
 }
 
-/// `gate --baseline DIR`: runs `suite` and compares it with the baseline.
-/// A baseline that cannot be read, or is of another suite, is a usage
-/// error (exit 2) before anything runs.
-pub(crate) fn gate(suite: &Path, flags: &RunFlags, location: &Path) -> Exit {
-    let baseline = match load(location) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Exit::Usage;
-        }
-    };
-    // A suite that does not parse is reported by the run itself.
-    if let Ok(text) = std::fs::read_to_string(suite) {
-        if let Ok(scenario) = Scenario::from_toml(suite, &text) {
-            if scenario.name != baseline.scenario {
-                eprintln!(
-                    "error: the baseline {} is of scenario \"{}\", the suite {} is \"{}\"",
-                    location.display(),
-                    baseline.scenario,
-                    suite.display(),
-                    scenario.name
-                );
-                return Exit::Usage;
-            }
-        }
-    }
-    let where_ = location.display().to_string();
-    let amend = |scenario: &Scenario, report: &mut RunReport, dir: &Path| -> anyhow::Result<()> {
-        let write = |report: &RunReport| {
-            somon_reports::write_run_dir(dir, report)
-                .map(drop)
-                .with_context(|| format!("writing the run directory {}", dir.display()))
+impl Saved {
+    /// Reads a baseline: `DIR/baseline.json`, or the file itself.
+    pub(crate) fn load(location: &Path) -> anyhow::Result<Saved> {
+        let file = if location.is_dir() {
+            location.join(FILE)
+        } else {
+            location.to_path_buf()
         };
-        // A run that ended early compares nothing: its exit code says so.
-        if !report.status.is_complete() {
-            return write(report);
-        }
-        let current = condense(report).map_err(anyhow::Error::msg)?;
-        let comparisons = compare(&baseline, &current, &scenario.regression);
-        let found = verdicts(&comparisons, report);
-        report.verdicts.extend(found);
-        write(report)?;
-        somon_reports::write_regression(dir, &where_, &baseline, &comparisons)
-            .with_context(|| format!("writing the regression section into {}", dir.display()))?;
-        Ok(())
-    };
-    run::run_scenario_with(suite, flags, Some(&amend))
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the baseline {}", file.display()))?;
+        let baseline = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a baseline", file.display()))?;
+        Ok(Saved {
+            location: location.to_path_buf(),
+            baseline,
+        })
+    }
+
+    /// Why `scenario` (read from `suite`) cannot be compared with this
+    /// baseline: it is of another scenario.
+    pub(crate) fn refuses(&self, suite: &Path, scenario: &Scenario) -> Option<String> {
+        (scenario.name != self.baseline.scenario).then(|| {
+            format!(
+                "error: the baseline {} is of scenario \"{}\", the suite {} is \"{}\"",
+                self.location.display(),
+                self.baseline.scenario,
+                suite.display(),
+                scenario.name
+            )
+        })
+    }
+
+    /// The finished run compared with the baseline under the scenario's
+    /// `[regression]` settings: the comparison into `report.regression`,
+    /// its verdicts among the report's (a run cut short is left as it is).
+    pub(crate) fn compare(
+        &self,
+        scenario: &Scenario,
+        report: &mut RunReport,
+    ) -> anyhow::Result<()> {
+        regression::gate(
+            report,
+            &self.baseline,
+            &self.location.display().to_string(),
+            &scenario.regression,
+        )
+        .map_err(anyhow::Error::msg)
+    }
 }

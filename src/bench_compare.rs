@@ -1,6 +1,6 @@
-//! `somon-verify bench-compare`: measures the performance ratios P1–P7
-//! on this box, prints the table and writes JSON. The
-//! measuring lives in `somon_benches::compare`.
+//! `somon-verify bench-compare`: measures the performance ratios P1–P7 on
+//! this box, prints the table and writes JSON. The measuring lives in
+//! `somon_benches::compare`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,8 +31,19 @@ pub(crate) struct BenchCompareArgs {
 }
 
 /// Runs the comparison; exit 0 when every goal is met, 1 when one is
-/// missed, 3 when one could not be measured (and none missed).
-pub(crate) fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<Exit> {
+/// missed, 3 when one could not be measured (and none missed) or the JSON
+/// could not be written.
+pub(crate) fn run_bench_compare(args: &BenchCompareArgs) -> Exit {
+    match bench_compare(args) {
+        Ok(exit) => exit,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            Exit::Inconclusive
+        }
+    }
+}
+
+fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<Exit> {
     let options = Options {
         repeats: args.repeats as usize,
         run_time: Duration::from_secs(args.seconds),
@@ -46,7 +57,11 @@ pub(crate) fn bench_compare(args: &BenchCompareArgs) -> anyhow::Result<Exit> {
         std::fs::write(out, json + "\n").with_context(|| format!("writing {}", out.display()))?;
         println!("\nJSON written to {}", out.display());
     }
-    Ok(Exit::of(
-        comparison.ratios.iter().map(|r| r.verdict.outcome),
-    ))
+    Ok(if comparison.any_missed() {
+        Exit::Fail
+    } else if comparison.all_met() {
+        Exit::Pass
+    } else {
+        Exit::Inconclusive
+    })
 }

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use somon_loadgen::RunControl;
 use somon_scenarios::capacity::{self, CapacityReport, StepOutcome, StepResult};
-use somon_scenarios::{parse_duration, Exit, RunError, RunOptions, RunReport, Scenario};
+use somon_scenarios::{parse_duration, Exit, RunError, RunReport, Scenario};
 
-use crate::run::{self, RunFlags};
+use crate::run::RunFlags;
+use crate::session::Session;
 
 /// Arguments of `capacity`.
 #[derive(clap::Args)]
@@ -29,7 +29,6 @@ pub(crate) struct CapacityArgs {
 
 /// Runs the search and returns the process exit code.
 pub(crate) fn run_capacity(args: &CapacityArgs) -> Exit {
-    run::init_logging();
     let scenario = match read(args) {
         Ok(scenario) => scenario,
         Err(message) => {
@@ -37,15 +36,18 @@ pub(crate) fn run_capacity(args: &CapacityArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    run::on_runtime(search(args, scenario))
+    Session::builder("capacity", format!("capacity-{}", scenario.name))
+        .file(&args.scenario)
+        .out(args.flags.out.clone())
+        .target(args.flags.target.clone(), args.flags.embedded)
+        .defects(args.flags.defects.clone())
+        .run(async |session| search(&session, args, scenario).await)
 }
 
 /// The scenario with the command line's overrides, or why not.
 fn read(args: &CapacityArgs) -> Result<Scenario, String> {
     let file = &args.scenario;
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("error: reading {}: {e}", file.display()))?;
-    let mut scenario = Scenario::from_toml(file, &text).map_err(|e| e.to_string())?;
+    let mut scenario = crate::run::read(file)?;
     if args.flags.shard.is_some() || args.flags.start_at.is_some() {
         return Err(
             "error: capacity runs each step whole; --shard and --start-at are for `run`".to_owned(),
@@ -71,17 +73,16 @@ fn read(args: &CapacityArgs) -> Result<Scenario, String> {
     Ok(scenario)
 }
 
-async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<Exit> {
+async fn search(
+    session: &Session,
+    args: &CapacityArgs,
+    scenario: Scenario,
+) -> anyhow::Result<Exit> {
     let Some(spec) = scenario.capacity.clone() else {
         return Ok(Exit::Usage);
     };
-    let control = RunControl::new();
-    run::watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
-    let out = args.flags.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("reports/out").join(format!("{stamp}-capacity-{}", scenario.name))
-    });
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let out = session.out();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let unit = capacity::unit(&scenario, &spec);
     let plan = capacity::plan(&scenario, &spec);
     eprintln!(
@@ -95,26 +96,12 @@ async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<Exit>
         plan.len(),
         plan.iter().map(|s| s.hold).sum::<std::time::Duration>(),
     );
-    let scratch = tempfile::Builder::new()
-        .prefix("somon-capacity-")
-        .tempdir()
-        .context("creating a scratch directory")?;
-    let spawn = run::spawn_command(args.flags.embedded)?;
     let mut step_dirs = Vec::new();
     let mut write_error = None;
     let result = capacity::search(
         &scenario,
         &spec,
-        |step| RunOptions {
-            file: Some(args.scenario.clone()),
-            target_url: args.flags.target.clone(),
-            spawn: spawn.clone(),
-            defects: args.flags.defects.clone(),
-            work_dir: scratch.path().join(format!("step-{}", step.load)),
-            control: control.clone(),
-            versions: run::versions(),
-            ..RunOptions::default()
-        },
+        |step| session.options(&format!("step-{}", step.load)),
         |step, report| {
             let dir = out.join(format!("step-{:02}-{}", step_dirs.len() + 1, step.load));
             if let Err(e) = write_step(&dir, report) {
@@ -136,7 +123,7 @@ async fn search(args: &CapacityArgs, scenario: Scenario) -> anyhow::Result<Exit>
         }
         Err(e) => return Err(e.into()),
     };
-    write_curve(&out, &scenario, &report)?;
+    write_curve(out, &scenario, &report)?;
     let json = serde_json::to_string_pretty(&report).context("encoding capacity.json")?;
     std::fs::write(out.join("capacity.json"), json + "\n")
         .with_context(|| format!("writing {}", out.join("capacity.json").display()))?;

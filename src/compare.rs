@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use somon_scenarios::Exit;
+
 /// Arguments of `compare`.
 #[derive(clap::Args)]
 pub(crate) struct CompareArgs {
@@ -18,12 +20,13 @@ pub(crate) struct CompareArgs {
 }
 
 /// Runs the comparison; an error (bad directory, unwritable output) is
-/// the caller's exit 2.
-pub(crate) fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("reports/out").join(format!("compare-{stamp}"))
-    });
+/// exit 2.
+pub(crate) fn run_compare(args: &CompareArgs) -> Exit {
+    crate::exit::from_input(compare(args))
+}
+
+fn compare(args: &CompareArgs) -> anyhow::Result<()> {
+    let out = crate::session::out_dir_with(args.out.clone(), |stamp| format!("compare-{stamp}"));
     let written = somon_reports::compare::compare_dirs(&args.a, &args.b, &out)?;
     eprintln!(
         "wrote {} files; open {}",

@@ -1,18 +1,17 @@
 //! `somon-verify gameday PLAN`: check the plan, run it with a live progress
 //! line on standard error, write the run directory (with `gameday.json`),
 //! print the verdicts and the drills, and map the result to an exit code
-//! (the drills are verdicts like the claims, so the codes are `run`'s).
+//! (the drills are verdicts like the claims).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
-use somon_loadgen::RunControl;
 use somon_scenarios::gameday::{self, Live, Plan};
-use somon_scenarios::{Exit, RunError, RunOptions, SpawnCommand};
+use somon_scenarios::{Exit, RunError};
 
-use crate::run::{init_logging, on_runtime, watch_ctrl_c};
+use crate::session::Session;
 
 /// Flags of `gameday`.
 #[derive(clap::Args)]
@@ -32,7 +31,6 @@ pub(crate) struct GameDayFlags {
 
 /// Runs the plan in `file` and returns the process exit code.
 pub(crate) fn run_gameday(file: &Path, flags: &GameDayFlags) -> Exit {
-    init_logging();
     let plan = match std::fs::read_to_string(file) {
         Ok(text) => match Plan::from_toml(file, &text) {
             Ok(plan) => plan,
@@ -46,37 +44,15 @@ pub(crate) fn run_gameday(file: &Path, flags: &GameDayFlags) -> Exit {
             return Exit::Usage;
         }
     };
-    on_runtime(run_async(file, &plan, flags))
+    Session::builder("gameday", plan.scenario.name.clone())
+        .file(file)
+        .out(flags.out.clone())
+        .target(None, flags.embedded)
+        .defects(flags.defects.clone())
+        .run(async |session| run_async(&session, &plan).await)
 }
 
-async fn run_async(file: &Path, plan: &Plan, flags: &GameDayFlags) -> anyhow::Result<Exit> {
-    let control = RunControl::new();
-    watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
-    let scratch = tempfile::Builder::new()
-        .prefix("somon-gameday-")
-        .tempdir()
-        .context("creating a scratch directory")?;
-    let spawn = if flags.embedded {
-        None
-    } else {
-        Some(SpawnCommand {
-            program: std::env::current_exe().context("finding this executable")?,
-            args: vec!["serve".into()],
-        })
-    };
-    let options = RunOptions {
-        file: Some(file.to_path_buf()),
-        spawn,
-        defects: flags.defects.clone(),
-        work_dir: scratch.path().to_path_buf(),
-        control,
-        versions: [(
-            "somon-verify".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        )]
-        .into(),
-        ..RunOptions::default()
-    };
+async fn run_async(session: &Session, plan: &Plan) -> anyhow::Result<Exit> {
     eprintln!(
         "game day {} ({} drills, {:?} of phases) …",
         plan.scenario.name,
@@ -105,7 +81,7 @@ async fn run_async(file: &Path, plan: &Plan, flags: &GameDayFlags) -> anyhow::Re
             *last = status;
         })
     };
-    let result = gameday::run(plan, &options, progress).await;
+    let result = gameday::run(plan, &session.options("gameday"), progress).await;
     if tty {
         eprintln!();
     }
@@ -117,13 +93,10 @@ async fn run_async(file: &Path, plan: &Plan, flags: &GameDayFlags) -> anyhow::Re
         }
         Err(e) => return Err(e.into()),
     };
-    let dir = flags.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("reports/out").join(format!("{stamp}-{}", plan.scenario.name))
-    });
-    somon_reports::write_gameday(&dir, &drills)
+    let dir = session.out();
+    somon_reports::write_gameday(dir, &drills)
         .with_context(|| format!("writing gameday.json into {}", dir.display()))?;
-    somon_reports::write_run_dir(&dir, &report)
+    somon_reports::write_run_dir(dir, &report)
         .with_context(|| format!("writing the run directory {}", dir.display()))?;
     print!(
         "{}",

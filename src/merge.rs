@@ -43,10 +43,7 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let dir = args.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("reports/out").join(format!("{stamp}-{}-merged", scenario.name))
-    });
+    let dir = crate::session::out_dir(args.out.clone(), &format!("{}-merged", scenario.name));
     if let Err(e) = somon_reports::write_run_dir(&dir, &report) {
         eprintln!("error: writing the run directory {}: {e}", dir.display());
         return Exit::Inconclusive;

@@ -1,5 +1,4 @@
-//! `somon-verify mutants`: the mutation matrix, the proof that each claim
-//! check can fail. Every scenario
+//! `somon-verify mutants`: the mutation matrix. Every scenario
 //! named in `scenarios/twins.toml` runs once against the sound
 //! reference system and once per defect twin mapped to its claims; a claim
 //! check is shown to work when the sound run PASSes it and every mapped
@@ -10,8 +9,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use somon_loadgen::RunControl;
 use somon_scenarios::{execute, Exit, Outcome, RunOptions, Scenario, TwinMap};
+
+use crate::session::Session;
 
 /// Arguments of `somon-verify mutants`.
 #[derive(clap::Args)]
@@ -63,7 +63,6 @@ struct Cell {
 /// caught and the sound system passes, 1 when a twin is missed or the
 /// sound system fails a claim, 3 when a run proved nothing.
 pub(crate) fn run_mutants(args: &MutantsArgs) -> Exit {
-    crate::run::init_logging();
     let plan = match plan(args) {
         Ok(plan) => plan,
         Err(e) => {
@@ -71,7 +70,10 @@ pub(crate) fn run_mutants(args: &MutantsArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    crate::run::on_runtime(matrix(args, plan))
+    Session::builder("mutants", "mutants")
+        .out(args.out.clone())
+        .target(None, args.embedded)
+        .run(async |session| matrix(&session, plan).await)
 }
 
 /// The map and the scenarios it names, checked before anything runs.
@@ -159,13 +161,8 @@ fn plan(args: &MutantsArgs) -> anyhow::Result<Plan> {
     Ok(Plan { map, scenarios })
 }
 
-async fn matrix(args: &MutantsArgs, plan: Plan) -> anyhow::Result<Exit> {
-    let control = RunControl::new();
-    crate::run::watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("reports/out").join(format!("{stamp}-mutants"))
-    });
+async fn matrix(session: &Session, plan: Plan) -> anyhow::Result<Exit> {
+    let out = session.out();
     let mut rows: Vec<Row> = Vec::new();
     let mut inconclusive = Vec::new();
     let started = std::time::Instant::now();
@@ -186,13 +183,13 @@ async fn matrix(args: &MutantsArgs, plan: Plan) -> anyhow::Result<Exit> {
             });
         }
         for defect in std::iter::once(None).chain(twins.iter().map(|d| Some(d.as_str()))) {
-            if control.is_cancelled() {
+            if session.control().is_cancelled() {
                 anyhow::bail!("interrupted");
             }
             let label = defect.unwrap_or("sound");
             eprintln!("mutants: {} × {label}", scenario.name);
             let dir = out.join(&scenario.name).join(label);
-            let report = run_one(args, path, scenario, defect, &control, &dir).await?;
+            let report = run_one(session, path, scenario, defect, &dir).await?;
             // A twin that makes the target fall behind invalidates the run
             // (drops at the in-flight cap); with the generator on schedule
             // its failed claims are still the twin caught, as in `capacity`.
@@ -231,7 +228,7 @@ async fn matrix(args: &MutantsArgs, plan: Plan) -> anyhow::Result<Exit> {
     }
     let (text, tally) = render(&plan.map, &rows);
     print!("{text}");
-    std::fs::create_dir_all(&out)?;
+    std::fs::create_dir_all(out)?;
     std::fs::write(out.join("matrix.md"), &text)?;
     for problem in &inconclusive {
         eprintln!("inconclusive: {problem}");
@@ -281,28 +278,24 @@ impl Tally {
     }
 }
 
+/// One run of `scenario` (at `path`), sound or with `defect` switched on,
+/// its run directory written to `dir`. Its scratch files are removed once
+/// it is done: a matrix is dozens of runs, each with its own corpus.
 async fn run_one(
-    args: &MutantsArgs,
+    session: &Session,
     path: &Path,
     scenario: &Scenario,
     defect: Option<&str>,
-    control: &RunControl,
     dir: &Path,
 ) -> anyhow::Result<somon_scenarios::RunReport> {
-    let scratch = tempfile::Builder::new()
-        .prefix("somon-mutants-")
-        .tempdir()
-        .context("creating a scratch directory")?;
     let options = RunOptions {
         file: Some(path.to_path_buf()),
-        spawn: crate::run::spawn_command(args.embedded)?,
         defects: defect.map(|d| vec![d.to_owned()]).unwrap_or_default(),
-        work_dir: scratch.path().to_path_buf(),
-        control: control.clone(),
-        versions: crate::run::versions(),
-        ..RunOptions::default()
+        ..session.options(&format!("{}-{}", scenario.name, defect.unwrap_or("sound")))
     };
-    let report = execute(scenario, &options).await?;
+    let report = execute(scenario, &options).await;
+    let _ = std::fs::remove_dir_all(&options.work_dir);
+    let report = report?;
     somon_reports::write_run_dir(dir, &report)
         .with_context(|| format!("writing {}", dir.display()))?;
     Ok(report)

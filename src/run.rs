@@ -5,13 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use somon_loadgen::RunControl;
-use somon_scenarios::{execute, Exit, RunError, RunOptions, RunReport, Scenario, SpawnCommand};
+use somon_scenarios::{execute, Exit, RunError, Scenario};
 
-/// Work done on a finished run before its verdicts are printed (`gate
-/// --baseline` adds the regression comparison): it may change the report
-/// and must write the run directory (the path it is given) itself.
-pub(crate) type Amend<'a> = &'a dyn Fn(&Scenario, &mut RunReport, &Path) -> anyhow::Result<()>;
+use crate::baseline::Saved;
+use crate::session::Session;
 
 /// Flags shared by `run` and `gate`.
 #[derive(clap::Args)]
@@ -19,8 +16,8 @@ pub(crate) struct RunFlags {
     /// Run against this HTTP service instead of the scenario's target.
     #[arg(long, value_name = "URL")]
     pub(crate) target: Option<String>,
-    /// Switch on a defect twin (a deliberate bug) in the target this run
-    /// starts (repeatable). For proving a claim check can fail.
+    /// Switch on a defect twin in the target this run starts
+    /// (repeatable). For proving a claim check can fail.
     #[arg(long = "defect", value_name = "NAME")]
     pub(crate) defects: Vec<String>,
     /// Run the reference system inside this process instead of as a child
@@ -59,14 +56,26 @@ fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
         })
 }
 
-/// Runs the scenario in `file` and returns the process exit code.
-pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> Exit {
-    run_scenario_with(file, flags, None)
+/// `gate`: the suite run as `run` runs a scenario and, with `--baseline`,
+/// compared with a saved baseline. A baseline that cannot be read, or is
+/// of another suite, is a usage error (exit 2) before anything runs.
+pub(crate) fn run_gate(suite: &Path, baseline: Option<&Path>, flags: &RunFlags) -> Exit {
+    let baseline = match baseline.map(Saved::load).transpose() {
+        Ok(baseline) => baseline,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Exit::Usage;
+        }
+    };
+    run(suite, flags, baseline.as_ref())
 }
 
-/// [`run_scenario`], with `amend` applied to the finished run.
-pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Amend<'_>>) -> Exit {
-    init_logging();
+/// Runs the scenario in `file` and returns the process exit code.
+pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> Exit {
+    run(file, flags, None)
+}
+
+fn run(file: &Path, flags: &RunFlags, baseline: Option<&Saved>) -> Exit {
     let scenario = match read(file) {
         Ok(scenario) => scenario,
         Err(message) => {
@@ -74,66 +83,35 @@ pub(crate) fn run_scenario_with(file: &Path, flags: &RunFlags, amend: Option<Ame
             return Exit::Usage;
         }
     };
-    on_runtime(run_async(file, &scenario, flags, amend))
-}
-
-/// Runs `work` on a fresh multi-thread runtime and returns its exit code;
-/// an error is printed and is exit code 3 (the run proved nothing).
-pub(crate) fn on_runtime(work: impl std::future::Future<Output = anyhow::Result<Exit>>) -> Exit {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return Exit::Inconclusive;
-        }
-    };
-    match runtime.block_on(work) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Exit::Inconclusive
-        }
+    if let Some(refusal) = baseline.and_then(|b| b.refuses(file, &scenario)) {
+        eprintln!("{refusal}");
+        return Exit::Usage;
     }
+    let shard = flags
+        .shard
+        .map(|s| format!("-shard-{}-of-{}", s.index, s.count))
+        .unwrap_or_default();
+    Session::builder("run", format!("{}{shard}", scenario.name))
+        .file(file)
+        .out(flags.out.clone())
+        .target(flags.target.clone(), flags.embedded)
+        .defects(flags.defects.clone())
+        .shard(flags.shard, flags.start_at)
+        .run(async |session| run_async(&session, &scenario, flags, baseline).await)
 }
 
 async fn run_async(
-    file: &Path,
+    session: &Session,
     scenario: &Scenario,
     flags: &RunFlags,
-    amend: Option<Amend<'_>>,
+    baseline: Option<&Saved>,
 ) -> anyhow::Result<Exit> {
-    let control = RunControl::new();
-    // Installed before any Goose attack: Goose's own Ctrl-C handler then
-    // finds ours in place and stands down, so the first Ctrl-C ends the
-    // run with a partial report instead of Goose's summary.
-    watch_ctrl_c(control.clone()).context("installing the Ctrl-C handler")?;
-    let scratch = tempfile::Builder::new()
-        .prefix("somon-verify-")
-        .tempdir()
-        .context("creating a scratch directory")?;
-    let spawn = spawn_command(flags.embedded)?;
-    let options = RunOptions {
-        file: Some(file.to_path_buf()),
-        target_url: flags.target.clone(),
-        spawn,
-        defects: flags.defects.clone(),
-        work_dir: scratch.path().to_path_buf(),
-        control,
-        versions: versions(),
-        limits: Default::default(),
-        shard: flags.shard,
-        start_at: flags.start_at,
-        method_start: None,
-    };
     eprintln!(
         "running {} ({:?} of phases) …",
         scenario.name,
         scenario.duration()
     );
-    let mut report = match execute(scenario, &options).await {
+    let mut report = match execute(scenario, &session.options("run")).await {
         Ok(report) => report,
         Err(e @ RunError::Usage(_)) => {
             eprintln!("error: {e}");
@@ -141,23 +119,12 @@ async fn run_async(
         }
         Err(e) => return Err(e.into()),
     };
-    let dir = flags.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let shard = flags
-            .shard
-            .map(|s| format!("-shard-{}-of-{}", s.index, s.count))
-            .unwrap_or_default();
-        PathBuf::from("reports/out").join(format!("{stamp}-{}{shard}", scenario.name))
-    });
-    // An amended run is written once, by its amendment, with the verdicts
-    // it adds.
-    match amend {
-        Some(amend) => amend(scenario, &mut report, &dir)?,
-        None => {
-            somon_reports::write_run_dir(&dir, &report)
-                .with_context(|| format!("writing the run directory {}", dir.display()))?;
-        }
+    if let Some(baseline) = baseline {
+        baseline.compare(scenario, &mut report)?;
     }
+    let dir = session.out();
+    somon_reports::write_run_dir(dir, &report)
+        .with_context(|| format!("writing the run directory {}", dir.display()))?;
     if flags.json {
         let verdicts = std::fs::read_to_string(dir.join("verdicts.json"))
             .context("reading back verdicts.json")?;
@@ -173,68 +140,9 @@ async fn run_async(
     Ok(report.exit_code())
 }
 
-/// How to start a `spawn` target: this executable's `serve`; `None` runs
-/// the reference system in this process.
-pub(crate) fn spawn_command(embedded: bool) -> anyhow::Result<Option<SpawnCommand>> {
-    if embedded {
-        return Ok(None);
-    }
-    Ok(Some(SpawnCommand {
-        program: std::env::current_exe().context("finding this executable")?,
-        args: vec!["serve".into()],
-    }))
-}
-
-/// The versions a run's manifest records.
-pub(crate) fn versions() -> std::collections::BTreeMap<String, String> {
-    [(
-        "somon-verify".to_owned(),
-        env!("CARGO_PKG_VERSION").to_owned(),
-    )]
-    .into()
-}
-
 /// The scenario in `file`, or every problem with `file:line:col`.
 pub(crate) fn read(file: &Path) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("error: reading {}: {e}", file.display()))?;
     Scenario::from_toml(file, &text).map_err(|e| e.to_string())
-}
-
-/// First Ctrl-C (or SIGTERM, as CI cancels a job): cancel the run; it
-/// finishes with a partial report and stops its target. Second: leave at
-/// once.
-pub(crate) fn watch_ctrl_c(control: RunControl) -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupts = signal(SignalKind::interrupt())?;
-    let mut terminations = signal(SignalKind::terminate())?;
-    tokio::spawn(async move {
-        for round in 0..2 {
-            tokio::select! {
-                _ = interrupts.recv() => {}
-                _ = terminations.recv() => {}
-            }
-            if round == 0 {
-                eprintln!("\ninterrupted: stopping the load and writing a partial report (Ctrl-C again to quit at once)");
-                control.cancel();
-            } else {
-                std::process::exit(130);
-            }
-        }
-    });
-    Ok(())
-}
-
-/// Progress and warnings on standard error; `RUST_LOG` overrides. Also
-/// takes the `log` facade, before Goose would install its own logger.
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,somon_scenarios=info,goose=error")
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
 }

@@ -23,6 +23,7 @@ fn report(scenario: &str) -> RunReport {
         verdicts: vec![],
         record: RunRecord::default(),
         history: vec![],
+        regression: None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! `baseline save` and `gate --baseline` end to end, as CI runs them: a
 //! baseline saved from a run of the sound build; the same build again
 //! PASSES the comparison; the `slow-cached` twin (every cached load 20 ms
-//! slower) FAILS it, with the confidence interval in the run directory.
+//! slower) FAILS it, with the confidence interval in the run directory,
+//! which `report DIR` renders again from the record.
 //! (ci/regression-gate.sh adds the five-repeat noise check.)
 
 use std::path::{Path, PathBuf};
@@ -130,6 +131,25 @@ fn the_same_build_passes_and_a_slower_one_fails_with_its_interval() {
     assert!(slow.join("regression.json").is_file());
     let html = std::fs::read_to_string(slow.join("report.html")).unwrap();
     assert!(html.contains("regression:load_cached:p50"));
+    assert!(html.contains("Regression against the baseline"), "{html}");
+
+    // The comparison is in the record: `report DIR` renders the section
+    // again, byte for byte.
+    let md = std::fs::read_to_string(slow.join("regression.md")).unwrap();
+    for name in ["summary.md", "regression.md", "regression.json"] {
+        std::fs::remove_file(slow.join(name)).unwrap();
+    }
+    let again = run(&["report", slow.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(slow.join("summary.md")).unwrap(),
+        summary
+    );
+    assert_eq!(
+        std::fs::read_to_string(slow.join("regression.md")).unwrap(),
+        md
+    );
+    assert!(slow.join("regression.json").is_file());
 }
 
 #[test]

@@ -109,6 +109,10 @@ pub struct RunReport {
     pub record: RunRecord,
     /// The fault timeline's history (applied, removed, actions, failures).
     pub history: Vec<somon_chaos::Event>,
+    /// The comparison with a saved baseline (`gate --baseline`), whose
+    /// verdicts are among `verdicts`; `None` for a run compared with none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<crate::regression::Regression>,
 }
 
 /// What a command's process exit code says. Every command maps its

@@ -126,7 +126,53 @@ pub(crate) fn report() -> RunReport {
         ],
         record: RunRecord::default(),
         history: Vec::new(),
+        regression: None,
     }
+}
+
+/// The run compared with a baseline (`gate --baseline`): cached p50
+/// regressed by 20 ms, the rate not judged (no interval in this run); both
+/// comparisons are among the verdicts too.
+pub(crate) fn compared() -> RunReport {
+    use somon_record::regression::{BaselineRef, Comparison, Finding, Regression, Stat};
+    let comparison =
+        |stat, baseline, current: Option<f64>, interval, tolerance, finding| Comparison {
+            journey: "load_cached".into(),
+            phase: "steady".into(),
+            stat,
+            baseline: Some(baseline),
+            current,
+            interval,
+            confidence: 0.95,
+            tolerance,
+            intervals: (10, if current.is_some() { 10 } else { 0 }),
+            finding,
+        };
+    let comparisons = vec![
+        comparison(
+            Stat::P50,
+            0.4,
+            Some(20.4),
+            Some((19.95, 20.05)),
+            1.0,
+            Finding::Regressed,
+        ),
+        comparison(Stat::Rps, 200.0, None, None, 20.0, Finding::Unknown),
+    ];
+    let mut report = report();
+    report
+        .verdicts
+        .extend(comparisons.iter().map(Comparison::to_verdict));
+    report.regression = Some(Regression {
+        baseline: BaselineRef {
+            location: "ci/baselines/quick".into(),
+            scenario: "cache-smoke".into(),
+            git_sha: Some("def5678".into()),
+            started_at: "2024-12-31T00:00:00Z".into(),
+        },
+        comparisons,
+    });
+    report
 }
 
 /// The same run cut short by Ctrl-C, with its fault phase invalid.

@@ -1,5 +1,6 @@
-//! `report.html`: one self-contained page — the verdicts first, then the
-//! charts inlined as SVG, the fault timeline, the validity checks and the
+//! `report.html`: one self-contained page — the verdicts first (and the
+//! comparison with a baseline, when the run had one), then the charts
+//! inlined as SVG, the fault timeline, the validity checks and the
 //! manifest. Inline CSS, no script, nothing fetched from elsewhere, so it
 //! reads the same from a CI artefact store as from disk.
 
@@ -151,8 +152,49 @@ pub(crate) fn report(report: &RunReport, charts: &[ChartFile]) -> Result<String,
             reasons: v.reasons.clone(),
         }).collect::<Vec<_>>(),
         manifest => manifest(report),
+        regression => report.regression.as_ref().map(crate::regression::section),
     };
     env.get_template("report.html")
         .and_then(|t| t.render(context))
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn a_run_compared_with_a_baseline_has_its_regression_table_after_the_verdicts() {
+        let page = report(&fixture::compared(), &[]).unwrap();
+        let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+        assert!(at(r#"id="verdicts""#) < at(r#"id="regression""#));
+        assert!(at(r#"id="regression""#) < at(r#"id="charts""#));
+        // minijinja's HTML escaping writes `/` as `&#x2f;`.
+        assert!(
+            page.contains(
+                "<code>ci&#x2f;baselines&#x2f;quick</code> (scenario cache-smoke, git def5678"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("<strong>1 of 2 statistics regressed.</strong>"),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<td class="num">[+19.950, +20.050] ms (95%)</td>"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<td class="FAIL">REGRESSED</td>"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<td class="UNKNOWN">UNKNOWN</td>"#),
+            "{page}"
+        );
+
+        let plain = report(&fixture::report(), &[]).unwrap();
+        assert!(!plain.contains(r#"id="regression""#));
+    }
 }

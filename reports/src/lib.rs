@@ -3,11 +3,13 @@
 //! `summary.md`, `junit.xml`, `events.jsonl`, the charts (`charts/*.svg`
 //! and `*.png`: latency over time with fault windows and claim thresholds,
 //! throughput, errors by kind, breaker states, latency distribution) and a
-//! self-contained `report.html` into the run's directory; [`render_dir`] writes them all
-//! again from a directory's `record.json`; [`verdict_table`] renders the
-//! table printed at the end of a run; [`compare::compare_dirs`] puts two
-//! run directories side by side; and [`capacity::write_capacity_dir`]
-//! draws a capacity curve with its knee.
+//! self-contained `report.html` into the run's directory — for a run
+//! compared with a baseline also its regression section (`regression.json`,
+//! `regression.md`, the table in `summary.md` and `report.html`);
+//! [`render_dir`] writes them all again from a directory's `record.json`;
+//! [`verdict_table`] renders the table printed at the end of a run;
+//! [`compare::compare_dirs`] puts two run directories side by side; and
+//! [`capacity::write_capacity_dir`] draws a capacity curve with its knee.
 //!
 //! All take a [`RunReport`](somon_record::RunReport) from
 //! `somon-scenarios` and compute nothing about the run: the verdicts, the
@@ -38,6 +40,7 @@
 //!     }],
 //!     record: RunRecord::default(),
 //!     history: vec![],
+//!     regression: None,
 //! };
 //! let table = somon_reports::verdict_table(&report, false);
 //! assert!(table.contains("PASS     p99-cached  steady  p99(load_cached) < 100ms  12.000 ms"));
@@ -49,7 +52,7 @@
 //! ```
 
 pub use gameday::{drill_table, write_gameday};
-pub use regression::{regression_markdown, write_regression};
+pub use regression::regression_markdown;
 pub use run_dir::{render_dir, write_run_dir};
 pub use table::verdict_table;
 

@@ -1,5 +1,6 @@
 //! `summary.md`: the run as a CI job summary or pull-request comment reads
-//! it, rendered GitHub-flavoured Markdown.
+//! it, rendered GitHub-flavoured Markdown; a run compared with a baseline
+//! ends with the regression table.
 
 use std::fmt::Write;
 
@@ -99,6 +100,10 @@ pub(crate) fn summary(report: &RunReport) -> String {
             .map(|(name, version)| text(&format!("{name} {version}")))
             .collect();
         let _ = writeln!(out, "- Versions: {}", versions.join(", "));
+    }
+    if let Some(regression) = &report.regression {
+        out.push('\n');
+        out += &crate::regression::regression_markdown(regression);
     }
     out
 }
@@ -251,6 +256,23 @@ The load generator kept up in all 2 phases.
         assert!(md.contains(
             "these phases prove nothing:\n\n- fault: generator fell 2.1 s behind its schedule\n"
         ));
+    }
+
+    #[test]
+    fn a_run_compared_with_a_baseline_ends_with_the_regression_table() {
+        let report = fixture::compared();
+        let md = summary(&report);
+        let regression =
+            crate::regression::regression_markdown(report.regression.as_ref().unwrap());
+        let run = "- Versions: somon-verify 0.1.0\n";
+        assert!(md.ends_with(&format!("{run}\n{regression}")), "{md}");
+        assert!(
+            md.contains("| **FAIL** |\n"),
+            "the regression verdicts are in the table: {md}"
+        );
+        assert!(
+            md.contains("- FAIL `regression:load_cached:p50` (steady): median 0.400ms → 20.400ms")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use somon_record::RunReport;
 
-use crate::{charts, gameday, html, json, junit, markdown};
+use crate::{charts, gameday, html, json, junit, markdown, regression};
 
 /// Writes the run's artefacts into `dir`, creating it if needed, and
 /// returns their paths:
@@ -19,13 +19,16 @@ use crate::{charts, gameday, html, json, junit, markdown};
 /// - `summary.md`: the result as a CI job summary or PR comment;
 /// - `junit.xml`: one test case per claim × phase, for CI test views;
 /// - `events.jsonl`: the fault history, one JSON event a line;
+/// - `regression.json` and `regression.md`, for a run compared with a
+///   baseline (its record's `regression`): the comparisons, and their
+///   table (also at the end of `summary.md` and in `report.html`);
 /// - `charts/NAME.svg` and `charts/NAME.png` for each chart the record has
 ///   data for: `latency-JOURNEY`, `throughput`, `errors`, `breakers`,
 ///   `percentiles-JOURNEY`;
 /// - `report.html`: all of it on one self-contained page.
 ///
-/// The five text artefacts are written first, so a record whose charts
-/// cannot be drawn still leaves its verdicts behind.
+/// The text artefacts are written first, so a record whose charts cannot
+/// be drawn still leaves its verdicts behind.
 ///
 /// Each file is written to a temporary file beside it and renamed into
 /// place, so a run interrupted mid-write leaves either the old file or the
@@ -52,6 +55,7 @@ use crate::{charts, gameday, html, json, junit, markdown};
 ///     verdicts: vec![],
 ///     record: RunRecord::default(),
 ///     history: vec![],
+///     regression: None,
 /// };
 /// let dir = tempfile::tempdir().unwrap();
 /// let written = somon_reports::write_run_dir(&dir.path().join("run"), &report).unwrap();
@@ -62,7 +66,7 @@ use crate::{charts, gameday, html, json, junit, markdown};
 pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)?;
     let drills = gameday::load(dir)?;
-    let files = [
+    let mut files = vec![
         ("verdicts.json", json::verdicts(report)?),
         ("record.json", json::record(report)?),
         (
@@ -72,6 +76,13 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
         ("junit.xml", junit::junit(report)),
         ("events.jsonl", json::events(report)?),
     ];
+    if let Some(r) = &report.regression {
+        files.push((
+            "regression.json",
+            regression::json(r).map_err(io::Error::other)?,
+        ));
+        files.push(("regression.md", regression::regression_markdown(r)));
+    }
     let mut written = Vec::with_capacity(files.len());
     for (name, contents) in files {
         let path = dir.join(name);
@@ -128,6 +139,7 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
 ///     verdicts: vec![],
 ///     record: RunRecord::default(),
 ///     history: vec![],
+///     regression: None,
 /// };
 /// let dir = tempfile::tempdir().unwrap();
 /// somon_reports::write_run_dir(dir.path(), &report).unwrap();
@@ -227,6 +239,51 @@ mod tests {
         assert_eq!(read("summary.md"), markdown::summary(&report));
         assert_eq!(read("junit.xml"), junit::junit(&report));
         assert_eq!(read("events.jsonl"), "");
+    }
+
+    #[test]
+    fn a_regression_section_is_written_with_the_run_and_again_by_render_dir() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        let written = write_run_dir(dir, &fixture::compared()).unwrap();
+        assert!(written.contains(&dir.join("regression.json")));
+        assert!(written.contains(&dir.join("regression.md")));
+        let read = |name: &str| fs::read_to_string(dir.join(name)).unwrap();
+        let first: Vec<String> = [
+            "summary.md",
+            "regression.md",
+            "regression.json",
+            "report.html",
+        ]
+        .map(read)
+        .to_vec();
+        assert!(first[0].contains("### Regression against the baseline"));
+        assert!(first[0].contains("**REGRESSED**"));
+        assert!(first[3].contains("Regression against the baseline"));
+        assert!(first[3].contains("ci&#x2f;baselines&#x2f;quick"));
+
+        // `somon-verify report DIR`: everything again from record.json
+        // alone, the regression section included.
+        for name in [
+            "summary.md",
+            "regression.md",
+            "regression.json",
+            "report.html",
+        ] {
+            fs::remove_file(dir.join(name)).unwrap();
+        }
+        render_dir(dir).unwrap();
+        let again: Vec<String> = [
+            "summary.md",
+            "regression.md",
+            "regression.json",
+            "report.html",
+        ]
+        .map(read)
+        .to_vec();
+        assert_eq!(again, first);
+        let back: RunReport = serde_json::from_str(&read("record.json")).unwrap();
+        assert_eq!(back.regression, fixture::compared().regression);
     }
 
     #[test]

@@ -87,6 +87,7 @@ fn run(ok_micros: u64, errors: u64) -> RunReport {
             probes: vec![],
         },
         history: vec![],
+        regression: None,
     }
 }
 

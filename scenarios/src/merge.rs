@@ -219,6 +219,7 @@ pub fn merge(
         verdicts: Vec::new(),
         record,
         history,
+        regression: None,
     };
     crate::run::judge_report(scenario, &mut report);
     Ok(report)

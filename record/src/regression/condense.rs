@@ -92,6 +92,7 @@ mod tests {
             validity: vec![],
             steady_state: vec![],
             verdicts: vec![],
+            regression: None,
             record: RunRecord {
                 phases: vec![PhaseRun {
                     name: "steady".into(),

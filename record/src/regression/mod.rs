@@ -3,7 +3,9 @@
 //! request rate — and a later run compared with it. A statistic regresses
 //! only when the bootstrap confidence interval of the change of its median
 //! lies entirely beyond the tolerance, in the bad direction (latency up,
-//! rate down); noise alone stays inside.
+//! rate down); noise alone stays inside. [`gate`] does it to a finished
+//! run: the comparison ([`Regression`]) and its verdicts go into the run's
+//! report, which the reports render.
 //!
 //! ```
 //! use somon_record::regression::{compare, Baseline, RegressionSettings, Series, Stat};
@@ -236,6 +238,75 @@ impl Comparison {
     }
 }
 
+/// A run compared with a saved baseline: which baseline, and every
+/// journey × phase × statistic compared. It is part of the run's report
+/// ([`RunReport::regression`]), so the reports render it from the record
+/// like everything else.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Regression {
+    /// The baseline compared with.
+    pub baseline: BaselineRef,
+    /// One per journey × phase × statistic of the baseline.
+    pub comparisons: Vec<Comparison>,
+}
+
+/// Which baseline a run was compared with (its series left out).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BaselineRef {
+    /// Where it was read from, as given (`ci/baselines/regression`).
+    pub location: String,
+    /// The scenario (suite) it is of.
+    pub scenario: String,
+    /// `git rev-parse HEAD` of its build, when known.
+    pub git_sha: Option<String>,
+    /// When its run started (RFC 3339 UTC), or empty.
+    pub started_at: String,
+}
+
+impl Regression {
+    /// How many statistics regressed.
+    pub fn regressed(&self) -> usize {
+        self.comparisons
+            .iter()
+            .filter(|c| c.finding == Finding::Regressed)
+            .count()
+    }
+}
+
+/// The regression gate on a finished run: `report` condensed and compared
+/// with `baseline` (read from `location`) under `settings`. The comparison
+/// goes into [`RunReport::regression`] and its [`verdicts`] among the
+/// report's verdicts, so a regression fails the run. A run cut short
+/// compares nothing: it is left as it is, its exit code already says it
+/// proved nothing.
+///
+/// # Errors
+/// An interval log of the record that does not parse.
+pub fn gate(
+    report: &mut RunReport,
+    baseline: &Baseline,
+    location: &str,
+    settings: &RegressionSettings,
+) -> Result<(), String> {
+    if !report.status.is_complete() {
+        return Ok(());
+    }
+    let current = condense(report)?;
+    let comparisons = compare(baseline, &current, settings);
+    let found = verdicts(&comparisons, report);
+    report.verdicts.extend(found);
+    report.regression = Some(Regression {
+        baseline: BaselineRef {
+            location: location.to_owned(),
+            scenario: baseline.scenario.clone(),
+            git_sha: baseline.git_sha.clone(),
+            started_at: baseline.started_at.clone(),
+        },
+        comparisons,
+    });
+    Ok(())
+}
+
 /// The comparisons as verdicts for `report`. A regression found on a
 /// phase whose load generator did not keep up is UNKNOWN, not FAIL: on a
 /// stalled machine the slowdown may be the machine's, not the build's.
@@ -404,6 +475,7 @@ mod tests {
             verdicts: vec![],
             record: Default::default(),
             history: vec![],
+            regression: None,
         };
         assert_eq!(verdicts(&found, &report)[0].outcome, Outcome::Fail);
         report.validity[0].valid = false;
@@ -415,6 +487,61 @@ mod tests {
             "{}",
             v.evidence
         );
+    }
+
+    #[test]
+    fn the_gate_puts_its_comparison_and_verdicts_into_the_report() {
+        let mut report = RunReport {
+            manifest: Default::default(),
+            status: crate::RunStatus::Completed,
+            reason: None,
+            validity: vec![],
+            steady_state: vec![],
+            verdicts: vec![],
+            record: Default::default(),
+            history: vec![],
+            regression: None,
+        };
+        let base = Baseline {
+            git_sha: Some("abc1234".into()),
+            ..baseline(series(&NOISY, 200.0))
+        };
+        let settings = RegressionSettings::default();
+        // Cut short: nothing compared, nothing added.
+        report.status = crate::RunStatus::Interrupted;
+        gate(&mut report, &base, "ci/baselines/quick", &settings).unwrap();
+        assert!(report.regression.is_none() && report.verdicts.is_empty());
+        // Complete, but without the baseline's journey: each statistic is
+        // compared and UNKNOWN.
+        report.status = crate::RunStatus::Completed;
+        gate(&mut report, &base, "ci/baselines/quick", &settings).unwrap();
+        let regression = report.regression.as_ref().unwrap();
+        assert_eq!(regression.baseline.location, "ci/baselines/quick");
+        assert_eq!(regression.baseline.git_sha.as_deref(), Some("abc1234"));
+        assert_eq!(regression.comparisons.len(), 3);
+        assert_eq!(regression.regressed(), 0);
+        let claims: Vec<&str> = report.verdicts.iter().map(|v| v.claim.as_str()).collect();
+        assert_eq!(
+            claims,
+            [
+                "regression:load_cached:p50",
+                "regression:load_cached:p99",
+                "regression:load_cached:rps"
+            ]
+        );
+        assert!(report
+            .verdicts
+            .iter()
+            .all(|v| v.outcome == Outcome::Unknown));
+        // It travels with the record, and a record without one reads back.
+        let text = serde_json::to_string(&report).unwrap();
+        let back: RunReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.regression, report.regression);
+        report.regression = None;
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(!text.contains("\"regression\":"), "{text}");
+        let back: RunReport = serde_json::from_str(&text).unwrap();
+        assert!(back.regression.is_none());
     }
 
     #[test]

@@ -130,6 +130,7 @@ fn load(which: &'static str, dir: &Path) -> Result<Run, CompareError> {
 ///     verdicts: vec![],
 ///     record: RunRecord::default(),
 ///     history: vec![],
+///     regression: None,
 /// };
 /// let temp = tempfile::tempdir().unwrap();
 /// let (a, b) = (temp.path().join("a"), temp.path().join("b"));

@@ -175,6 +175,7 @@ pub(crate) fn report() -> RunReport {
             event(FAULT.0, EventKind::Applied),
             event(FAULT.1, EventKind::Removed),
         ],
+        regression: None,
     }
 }
 

@@ -137,6 +137,7 @@ fn shard_report(shard: Shard, clock_ms: u64, requests: &[Request]) -> RunReport 
             ..RunRecord::default()
         },
         history: Vec::new(),
+        regression: None,
     };
     let json = serde_json::to_string(&report).unwrap();
     serde_json::from_str(&json).unwrap()

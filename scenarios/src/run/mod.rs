@@ -245,6 +245,7 @@ async fn method(
         verdicts: Vec::new(),
         record: RunRecord::default(),
         history: Vec::new(),
+        regression: None,
     };
 
     // Stamped first, so even a shard that stops at its steady state is
