@@ -19,9 +19,10 @@ pub(crate) struct MutantsArgs {
     /// The twin map: which defects each claim must catch.
     #[arg(long, default_value = "scenarios/twins.toml")]
     map: PathBuf,
-    /// The catalog directory holding the scenarios the map names.
-    #[arg(long, default_value = "scenarios/catalog")]
-    catalog: PathBuf,
+    /// Directories holding the scenarios the map names (repeatable): the
+    /// catalog and the CI gate suites.
+    #[arg(long = "catalog", value_name = "DIR", default_values = ["scenarios/catalog", "ci"])]
+    catalogs: Vec<PathBuf>,
     /// Run only these scenarios (repeatable): the reduced matrix CI runs.
     #[arg(long = "scenario", value_name = "NAME")]
     only: Vec<String>,
@@ -94,16 +95,16 @@ fn plan(args: &MutantsArgs) -> anyhow::Result<Plan> {
         .with_context(|| format!("reading {}", args.map.display()))?;
     let map = TwinMap::from_toml(&args.map, &text).map_err(anyhow::Error::msg)?;
     let mut by_name = BTreeMap::new();
-    for entry in std::fs::read_dir(&args.catalog)
-        .with_context(|| format!("reading {}", args.catalog.display()))?
-    {
-        let path = entry?.path();
-        if path.extension().is_none_or(|e| e != "toml") || path == args.map {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        if let Ok(scenario) = Scenario::from_toml(&path, &text) {
-            by_name.insert(scenario.name.clone(), (path, scenario));
+    for dir in &args.catalogs {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.extension().is_none_or(|e| e != "toml") || path == args.map {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)?;
+            if let Ok(scenario) = Scenario::from_toml(&path, &text) {
+                by_name.insert(scenario.name.clone(), (path, scenario));
+            }
         }
     }
     for twin in &args.twins {
@@ -131,7 +132,7 @@ fn plan(args: &MutantsArgs) -> anyhow::Result<Plan> {
         }
         let (path, scenario) = by_name.get(name).with_context(|| {
             format!(
-                "{}: no scenario named {name} in the catalog",
+                "{}: no scenario named {name} in the catalog or the gate suites",
                 args.map.display()
             )
         })?;
