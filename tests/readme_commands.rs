@@ -839,14 +839,23 @@ impl Checker<'_> {
                 }
                 "--suite" => scenarios.push(value.clone()),
                 "--scenario" if parsed.sub == "mutants" => {
-                    let catalog = parsed
+                    let named: Vec<&str> = parsed
                         .flags
                         .iter()
-                        .find(|(f, _)| f == "--catalog")
-                        .map_or("scenarios/catalog", |(_, v)| v.as_str());
-                    let file = format!("{catalog}/{value}.toml");
-                    if !self.sandbox.resolve(&file).is_file() {
-                        return Err(format!("--scenario {value}: no {file}"));
+                        .filter(|(f, _)| f == "--catalog")
+                        .map(|(_, v)| v.as_str())
+                        .collect();
+                    let catalogs = if named.is_empty() {
+                        vec!["scenarios/catalog", "ci"]
+                    } else {
+                        named
+                    };
+                    let files: Vec<String> = catalogs
+                        .iter()
+                        .map(|c| format!("{c}/{value}.toml"))
+                        .collect();
+                    if !files.iter().any(|f| self.sandbox.resolve(f).is_file()) {
+                        return Err(format!("--scenario {value}: none of {}", files.join(", ")));
                     }
                 }
                 "--scenario" => scenarios.push(value.clone()),
