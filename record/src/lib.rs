@@ -49,7 +49,7 @@ mod verdict;
 pub use claim::{
     parse_duration, Claim, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold,
 };
-pub use judge::{judge, judge_alert, judge_run, judge_steady_state, samples_needed};
+pub use judge::{judge, judge_alert, judge_run, judge_steady_state, samples_needed, TimeToState};
 pub use record::{FaultEvent, PhaseRun, ProbeEvent, RunRecord};
 pub use report::{Exit, Host, Manifest, PhaseValidity, RunReport, RunStatus, ShardManifest};
 pub use verdict::{Outcome, Verdict, VerdictKind};
