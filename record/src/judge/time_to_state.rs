@@ -91,15 +91,7 @@ pub(super) fn judge(e: &Expectation, record: &RunRecord) -> Option<(Measured, Ou
             Outcome::Unknown,
         ));
     };
-    let Dependency::External(name) = dependency else {
-        return Some((
-            Measured::unknown(
-                0,
-                "recovery of the target is judged from its health samples (not yet)",
-            ),
-            Outcome::Unknown,
-        ));
-    };
+    let Dependency::External(name) = dependency;
     Some(match breaker(name, opening, record) {
         Ok((took, samples, evidence)) => {
             let outcome = took.outcome(e.cmp, limit);
