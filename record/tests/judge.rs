@@ -302,6 +302,9 @@ fn breaker_times_run_from_the_fault_to_the_state_change() {
     r.faults = lodash_outage(1, 8);
     let v = judge(&claim("time_to_open(external:lodash) < 10s"), &r);
     assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(2.5)), "{v:?}");
+    // It rests on the samples up to the first open one.
+    assert_eq!(v.samples, 2, "{v:?}");
+    assert!(v.evidence.ends_with("the 2nd sample after it"), "{v:?}");
     let v = judge(&claim("recovery_time(external:lodash) < 4s"), &r);
     assert_eq!(
         (v.outcome, v.measured),

@@ -174,14 +174,17 @@ fn breaker(
         ));
     };
     let since = |at: Duration| at.saturating_sub(event.at);
-    Ok(match after.iter().find(|(_, state)| *state == wanted) {
-        Some((at, _)) => (
-            TimeToState::Seen(since(*at)),
-            after.len() as u64,
+    // The samples a time rests on: those from the event to the first in
+    // the wanted state; a bound rests on every one after the event.
+    Ok(match after.iter().position(|(_, state)| *state == wanted) {
+        Some(i) => (
+            TimeToState::Seen(since(after[i].0)),
+            i as u64 + 1,
             format!(
-                "fault {what} at {:.3} s; breaker {wanted} at {:.3} s",
+                "fault {what} at {:.3} s; breaker {wanted} at {:.3} s, the {} sample after it",
                 event.at.as_secs_f64(),
-                at.as_secs_f64()
+                after[i].0.as_secs_f64(),
+                ordinal(i + 1)
             ),
         ),
         None => {
@@ -201,6 +204,18 @@ fn breaker(
             )
         }
     })
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, `21st`.
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 #[cfg(test)]
@@ -260,5 +275,16 @@ mod tests {
         );
         assert_eq!(TimeToState::Seen(S(2)).to_string(), "2.000 s");
         assert_eq!(TimeToState::NotSeen { watched: S(2) }.seen(), None);
+        let ordinals: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 111, 123]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            ordinals,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "111th",
+                "123rd"
+            ]
+        );
     }
 }
