@@ -50,7 +50,8 @@ pub use claim::{
     parse_duration, Claim, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold,
 };
 pub use judge::{
-    judge, judge_alert, judge_run, judge_steady_state, judge_value, samples_needed, ValueFigure,
+    judge, judge_alert, judge_run, judge_steady_state, judge_value, samples_needed, TimeToState,
+    ValueFigure,
 };
 pub use record::{FaultEvent, PhaseRun, ProbeEvent, RunRecord};
 pub use report::{Exit, Host, Manifest, PhaseValidity, RunReport, RunStatus, ShardManifest};

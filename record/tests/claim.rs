@@ -122,15 +122,6 @@ fn every_form_of_the_claim_language_parses() {
             None,
         ),
         (
-            "recovery_time(target) < 30s",
-            Metric::RecoveryTime {
-                dependency: Dependency::Target,
-            },
-            Cmp::Lt,
-            Threshold::Duration(Duration::from_secs(30)),
-            None,
-        ),
-        (
             "error_rate(load_cached) > 10% for 1m",
             Metric::ErrorRate {
                 journey: Some("load_cached".into()),
@@ -170,8 +161,14 @@ fn errors_point_at_the_column_and_say_what_was_expected() {
         (
             "recovery_time(lodash) < 30s",
             15,
-            "expected external:NAME or target",
+            "expected external:NAME, found \"lodash\"",
         ),
+        (
+            "recovery_time(target) < 30s",
+            15,
+            "the target has no breaker",
+        ),
+        ("time_to_open(target) < 2m", 14, "expected external:NAME"),
         ("rps > 10/min", 7, "expected a rate"),
         ("error_rate < 1% extra", 17, "unexpected \"extra\""),
         ("", 1, "expected a metric"),
@@ -236,9 +233,9 @@ fn metric() -> impl Strategy<Value = (Metric, u8)> {
             },
             0
         )),
-        Just((
+        "[a-z][a-z0-9-]{0,8}".prop_map(|n| (
             Metric::TimeToOpen {
-                dependency: Dependency::Target
+                dependency: Dependency::External(n)
             },
             0
         )),

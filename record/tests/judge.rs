@@ -321,6 +321,9 @@ fn breaker_times_run_from_the_fault_to_the_state_change() {
     r.faults = lodash_outage(1, 8);
     let v = judge(&claim("time_to_open(external:lodash) < 10s"), &r);
     assert_eq!((v.outcome, v.measured), (Outcome::Pass, Some(2.5)), "{v:?}");
+    // It rests on the samples up to the first open one.
+    assert_eq!(v.samples, 2, "{v:?}");
+    assert!(v.evidence.ends_with("the 2nd sample after it"), "{v:?}");
     let v = judge(&claim("recovery_time(external:lodash) < 4s"), &r);
     assert_eq!(
         (v.outcome, v.measured),
@@ -329,6 +332,125 @@ fn breaker_times_run_from_the_fault_to_the_state_change() {
     );
     let v = judge(&claim("recovery_time(external:dayjs) < 30s"), &r);
     assert_eq!(v.outcome, Outcome::Unknown);
+}
+
+/// `phase` renamed and moved to start at `start_s` on the run clock.
+fn at(mut p: PhaseRun, name: &str, start_s: u64) -> PhaseRun {
+    p.name = name.into();
+    p.start = Duration::from_secs(start_s);
+    p
+}
+
+#[test]
+fn a_breaker_never_seen_closed_is_a_bound_that_fails_once_past_the_deadline_never_a_pass() {
+    // The gate's shape: the claim's phase ends 14 s after the fault ends,
+    // the breaker stays open through every later phase.
+    let outage = at(
+        phase(
+            "external",
+            &[],
+            0,
+            &[(1, 0); 25],
+            vec![
+                breaker(0, "closed"),
+                breaker(4000, "open"),
+                breaker(24_750, "open"),
+            ],
+        ),
+        "outage",
+        5,
+    );
+    let later = |name, start, until_ms: u64| {
+        let samples = (0..=until_ms / 250)
+            .map(|i| breaker(i * 250, "open"))
+            .collect();
+        at(phase("x", &[], 0, &[], samples), name, start)
+    };
+    let mut r = RunRecord {
+        phases: vec![outage, later("cached", 30, 30_000)],
+        faults: lodash_outage(8, 16),
+        probes: Vec::new(),
+    };
+    let mut c = claim("recovery_time(external:lodash) < 30s");
+    c.phase = Some("outage".into());
+    // Watched up to 60 s, 44 s after the fault ended: the deadline passed.
+    let v = judge(&c, &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Fail, None), "{v:?}");
+    assert!(
+        v.evidence
+            .contains("recovery took at least 44.000 s (never observed)"),
+        "{v:?}"
+    );
+    // Watched only until 29.75 s (13.75 s after): not yet decided, and the
+    // bound is not a value that passes `< 30s`.
+    r.phases.truncate(1);
+    let v = judge(&c, &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Unknown, None), "{v:?}");
+    assert!(v.evidence.contains("at least 13.750 s"), "{v:?}");
+    assert!(v.evidence.contains("before the deadline"), "{v:?}");
+    // Nor does a bound pass the other way round.
+    let v = judge(&claim("recovery_time(external:lodash) > 5s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+}
+
+#[test]
+fn a_breaker_that_closes_after_the_claims_phase_is_seen_in_the_next() {
+    let outage = at(
+        phase(
+            "external",
+            &[],
+            0,
+            &[(1, 0); 25],
+            vec![breaker(4000, "open"), breaker(24_750, "open")],
+        ),
+        "outage",
+        5,
+    );
+    let next = at(
+        phase(
+            "x",
+            &[],
+            0,
+            &[],
+            vec![breaker(0, "open"), breaker(6000, "closed")],
+        ),
+        "cached",
+        30,
+    );
+    let r = RunRecord {
+        phases: vec![outage, next],
+        faults: lodash_outage(8, 16),
+        probes: Vec::new(),
+    };
+    let mut c = claim("recovery_time(external:lodash) < 30s");
+    c.phase = Some("outage".into());
+    let v = judge(&c, &r);
+    assert_eq!(
+        (v.outcome, v.measured),
+        (Outcome::Pass, Some(20.0)),
+        "{v:?}"
+    );
+    let v = judge(&claim("recovery_time(external:lodash) < 10s"), &r);
+    assert_eq!(v.outcome, Outcome::Unknown, "no phase p: {v:?}");
+    c.expect = "recovery_time(external:lodash) < 10s".parse().unwrap();
+    assert_eq!(judge(&c, &r).outcome, Outcome::Fail);
+}
+
+#[test]
+fn a_breaker_never_seen_open_fails_once_watched_past_the_deadline() {
+    let samples = (0..=40).map(|i| breaker(i * 250, "closed")).collect();
+    let mut r = record(phase("external", &[], 0, &[], samples));
+    r.faults = lodash_outage(1, 8);
+    // Watched 9 s after the fault began.
+    let v = judge(&claim("time_to_open(external:lodash) < 10s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Unknown, None), "{v:?}");
+    let v = judge(&claim("time_to_open(external:lodash) < 9s"), &r);
+    assert_eq!((v.outcome, v.measured), (Outcome::Fail, None), "{v:?}");
+    assert!(
+        v.evidence
+            .contains("never open in 37 samples up to 10.000 s: opening took at least 9.000 s"),
+        "{v:?}"
+    );
 }
 
 #[test]

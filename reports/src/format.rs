@@ -160,7 +160,7 @@ mod tests {
             "12.500 s"
         );
         assert_eq!(
-            measured("time_to_open(target) < 2m", Some(0.5)),
+            measured("time_to_open(external:lodash) < 2m", Some(0.5)),
             "500.000 ms"
         );
         assert_eq!(measured("max(load) < 1.5s", Some(1.0)), "1.000 s");

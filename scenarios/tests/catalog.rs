@@ -56,6 +56,41 @@ fn every_catalog_scenario_checks_and_cites_its_source() {
     }
 }
 
+/// The `.toml` files of `dir`, sorted.
+fn tomls(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_scenario_and_plan_checks() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenarios: Vec<PathBuf> = [crate_dir.join("catalog/profiles"), crate_dir.join("../ci")]
+        .iter()
+        .flat_map(|d| tomls(d))
+        .collect();
+    assert!(scenarios.len() >= 4, "{scenarios:?}");
+    for path in scenarios {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Err(e) = Scenario::from_toml(&path, &text) {
+            panic!("{e}");
+        }
+    }
+    let plans = tomls(&crate_dir.join("catalog/gamedays"));
+    assert!(plans.len() >= 3, "{plans:?}");
+    for path in plans {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Err(e) = somon_scenarios::gameday::Plan::from_toml(&path, &text) {
+            panic!("{e}");
+        }
+    }
+}
+
 /// `(comparison, threshold, for)` of a rule in the Prometheus rules file.
 fn rule(rules: &str, name: &str) -> (String, f64, Duration) {
     let at = rules

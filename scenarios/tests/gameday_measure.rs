@@ -220,35 +220,102 @@ fn a_fault_nobody_saw_fails_and_one_nothing_watched_is_unknown() {
     assert_eq!(r.evidence, "the fault was never applied");
 }
 
+/// Closed until 9.5 s, open from then until `until_ms`.
+fn open_until(until_ms: u64) -> Vec<Observation> {
+    (0..=until_ms / 250)
+        .map(|i| breaker(i * 250, if i * 250 >= 9_500 { "open" } else { "closed" }))
+        .collect()
+}
+
 #[test]
 fn a_record_that_ends_before_the_deadline_leaves_recovery_unknown() {
-    // Open from 9.5 s to the end of the record at 15 s; deadline at 28 s.
-    let obs: Vec<Observation> = (0..61)
-        .map(|i| breaker(i * 250, if i * 250 >= 9_500 { "open" } else { "closed" }))
-        .collect();
-    let record = RunRecord::default();
-    let r = measure_drill(
-        &outage_drill(false),
-        "f",
-        window(),
-        &obs,
-        &record,
-        &[],
-        None,
-        ms(15_000),
-    );
+    // The fault runs 8–18 s, the recovery deadline is 28 s.
+    let judged = |obs: &[Observation], until_ms| {
+        measure_drill(
+            &outage_drill(false),
+            "f",
+            window(),
+            obs,
+            &RunRecord::default(),
+            &[],
+            None,
+            ms(until_ms),
+        )
+    };
+    // Nothing watched after the fault's end.
+    let r = judged(&open_until(15_000), 15_000);
     assert_eq!(r.outcome, Outcome::Unknown, "{}", r.evidence);
-    let r = measure_drill(
-        &outage_drill(false),
-        "f",
-        window(),
-        &obs,
-        &record,
-        &[],
-        None,
-        ms(40_000),
-    );
+    // Still open when the record ends at 27 s: it may yet close in time.
+    let r = judged(&open_until(27_000), 27_000);
+    assert_eq!(r.outcome, Outcome::Unknown, "{}", r.evidence);
+    assert!(r.evidence.contains("before the deadline"), "{}", r.evidence);
+    assert_eq!(r.time_to_recover_s, None);
+    // Still open at 40 s: the deadline passed without it.
+    let r = judged(&open_until(40_000), 40_000);
     assert_eq!(r.outcome, Outcome::Fail, "{}", r.evidence);
+    assert!(
+        r.evidence
+            .contains("recovery took at least 32.000 s (never observed)"),
+        "{}",
+        r.evidence
+    );
+    assert_eq!(r.time_to_recover_s, None);
+    // A record reaching 40 s with no breaker state after the fault's end
+    // proves nothing.
+    let r = judged(&open_until(15_000), 40_000);
+    assert_eq!(r.outcome, Outcome::Unknown, "{}", r.evidence);
+}
+
+#[test]
+fn a_signal_never_seen_is_never_a_pass() {
+    let closed = |until_ms: u64| -> Vec<Observation> {
+        (0..=until_ms / 250)
+            .map(|i| breaker(i * 250, "closed"))
+            .collect()
+    };
+    let judged = |drill: &Drill, obs: &[Observation], until_ms| {
+        measure_drill(
+            drill,
+            "f",
+            window(),
+            obs,
+            &RunRecord::default(),
+            &[],
+            None,
+            ms(until_ms),
+        )
+    };
+    // Not open 3 s into the fault, detection deadline 5 s: undecided.
+    let r = judged(&outage_drill(false), &closed(11_000), 11_000);
+    assert_eq!(r.outcome, Outcome::Unknown, "{}", r.evidence);
+    assert!(
+        r.evidence
+            .contains("detection took at least 3.000 s (never observed)"),
+        "{}",
+        r.evidence
+    );
+    // Not open 6 s into it: the detection deadline passed.
+    let r = judged(&outage_drill(false), &closed(14_000), 14_000);
+    assert_eq!(r.outcome, Outcome::Fail, "{}", r.evidence);
+    assert!(r.evidence.contains("not detected"), "{}", r.evidence);
+    // Without its own deadline, detection has the recovery deadline.
+    let mut drill = outage_drill(false);
+    drill.detect_within = None;
+    let r = judged(&drill, &closed(27_000), 27_000);
+    assert_eq!(r.outcome, Outcome::Unknown, "{}", r.evidence);
+    let r = judged(&drill, &closed(29_000), 29_000);
+    assert_eq!(r.outcome, Outcome::Fail, "{}", r.evidence);
+    // Detected late, recovery not yet seen: the missed detection deadline
+    // already fails the drill.
+    let mut drill = outage_drill(false);
+    drill.detect_within = Some(Duration::from_secs(1));
+    let r = judged(&drill, &open_until(27_000), 27_000);
+    assert_eq!(r.outcome, Outcome::Fail, "{}", r.evidence);
+    assert!(
+        r.evidence.contains("detected after 1.50 s, deadline 1 s"),
+        "{}",
+        r.evidence
+    );
 }
 
 #[test]

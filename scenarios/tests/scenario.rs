@@ -38,7 +38,7 @@ load = { model = "burst", count = 1000 }
 
 [[faults]]
 at = "25s"
-duration = "15s"
+duration = "10s"
 kind = "registry-status"
 status = 503
 
@@ -230,6 +230,69 @@ fn abort_conditions_watch_the_overall_error_rate() {
     assert!(message.contains("x.toml:7:"), "{message}");
     assert!(message.contains("abort.when[1]"), "{message}");
     assert!(!message.contains("abort.when[0]"), "{message}");
+}
+
+/// A registry outage from 10 s for `outage`, a run of `phases` (name,
+/// duration), and one claim.
+fn timed(outage: &str, phases: &[(&str, &str)], expect: &str) -> String {
+    let mut text = String::from(
+        "name = \"t\"\n[corpus]\nexternals = [\"lodash\"]\n\
+         [[faults]]\nat = \"10s\"\nkind = \"registry-status\"\nstatus = 503\n",
+    );
+    if !outage.is_empty() {
+        text.push_str(&format!("duration = \"{outage}\"\n"));
+    }
+    for (name, duration) in phases {
+        text.push_str(&format!(
+            "[[phases]]\nname = \"{name}\"\nduration = \"{duration}\"\nload = {{ model = \"idle\" }}\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[[claims]]\nid = \"c\"\nexpect = \"{expect}\"\nphase = \"outage\"\n"
+    ));
+    text
+}
+
+#[test]
+fn a_time_to_a_state_the_run_ends_too_soon_to_decide_is_refused() {
+    let recovery = "recovery_time(external:lodash) < 30s";
+    // The outage ends at 18 s; a run ending at 30 s cannot tell a breaker
+    // stuck open from a slow one.
+    let message = check(&timed("8s", &[("outage", "30s")], recovery)).unwrap_err();
+    assert!(message.starts_with("x.toml:15:10: claims[0].expect: the run ends at 30s, before the first registry or proxy fault ends (18s) + 30s"), "{message}");
+    assert!(message.contains("at least until 48s"), "{message}");
+    // Later phases count: the breaker is sampled in every phase.
+    check(&timed(
+        "8s",
+        &[("outage", "30s"), ("after", "18s")],
+        recovery,
+    ))
+    .unwrap();
+    // Opening counts from the fault's start.
+    let opens = "time_to_open(external:lodash) < 10s";
+    check(&timed("8s", &[("outage", "20s")], opens)).unwrap();
+    let message = check(&timed("8s", &[("outage", "19s")], opens)).unwrap_err();
+    assert!(message.contains("fault starts (10s) + 10s"), "{message}");
+    // A fault that lasts until rollback never ends during the run.
+    let message = check(&timed("", &[("outage", "60s")], recovery)).unwrap_err();
+    assert!(
+        message.contains("no registry or proxy fault ends during the run"),
+        "{message}"
+    );
+    // Registry faults reach only the corpus's externals.
+    let message = check(&timed(
+        "8s",
+        &[("outage", "60s")],
+        "recovery_time(external:dayjs) < 30s",
+    ))
+    .unwrap_err();
+    assert!(
+        message.contains("no fault reaches external:dayjs: the corpus imports lodash"),
+        "{message}"
+    );
+    // The alert form is not a time to a state.
+    let plain = timed("8s", &[("outage", "30s")], "error_rate < 1%");
+    check(&plain).unwrap();
 }
 
 proptest! {

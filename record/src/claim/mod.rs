@@ -52,14 +52,15 @@ pub enum Metric {
     CacheHitRate,
     /// Share of 1 s intervals in which requests succeeded.
     Availability,
-    /// Time from a dependency's recovery (fault removed) to the first
-    /// successful call through it.
+    /// Time from a dependency's recovery (fault removed) to its breaker
+    /// closed again. Never observed closed, it is a bound, not a value: it
+    /// can FAIL the claim, never pass it.
     RecoveryTime {
         /// The dependency.
         dependency: Dependency,
     },
     /// Time from a dependency's failure (fault applied) to its breaker
-    /// opening.
+    /// opening (never observed open: a bound, as for `RecoveryTime`).
     TimeToOpen {
         /// The dependency.
         dependency: Dependency,
@@ -107,13 +108,13 @@ pub enum Metric {
     },
 }
 
-/// A dependency a recovery claim is about.
+/// A dependency a time-to-open or recovery claim is about: one with a
+/// circuit breaker, whose state the run samples. (The target process has
+/// none: its recovery after a kill is a game-day drill's `ready` signal.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Dependency {
     /// An external module, by package name (`external:lodash`).
     External(String),
-    /// The target process itself (`target`), e.g. after a kill and restart.
-    Target,
 }
 
 /// A comparison.
@@ -276,7 +277,6 @@ impl fmt::Display for Dependency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Dependency::External(name) => write!(f, "external:{name}"),
-            Dependency::Target => f.write_str("target"),
         }
     }
 }

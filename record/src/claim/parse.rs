@@ -8,7 +8,7 @@ use super::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
 
 /// The metrics a claim may name, for error messages.
 const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey)], \
-rps[(journey)], cache_hit_rate, availability, recovery_time(dep), time_to_open(dep), \
+rps[(journey)], cache_hit_rate, availability, recovery_time(external:NAME), time_to_open(external:NAME), \
 bytes_per_cached_module, compilations_per_module, memory_usage, memory_growth, cpu_usage, \
 freshness, config_atomicity, hit_rate_accuracy, \
 check(name), metric(series)";
@@ -346,10 +346,14 @@ fn quantile(name: &str) -> Option<f64> {
 fn dependency(text: &str, column: usize) -> Result<Dependency, ClaimError> {
     match text.split_once(':') {
         Some(("external", name)) if !name.is_empty() => Ok(Dependency::External(name.to_owned())),
-        None if text == "target" => Ok(Dependency::Target),
+        None if text == "target" => Err(ClaimError::new(
+            column,
+            "expected external:NAME: the target has no breaker, and its recovery after a \
+             process fault is a game-day drill's (verify = \"ready\")",
+        )),
         _ => Err(ClaimError::new(
             column,
-            format!("expected external:NAME or target, found \"{text}\""),
+            format!("expected external:NAME, found \"{text}\""),
         )),
     }
 }

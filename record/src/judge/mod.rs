@@ -7,17 +7,19 @@ use hdrhistogram::Histogram;
 use somon_loadgen::{Key, Sample};
 
 use crate::{
-    Claim, Dependency, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent,
-    RunRecord, Verdict, VerdictKind,
+    Claim, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent, RunRecord, Verdict,
+    VerdictKind,
 };
 
 mod compilations;
 mod memory;
 mod polls;
 mod series;
+mod time_to_state;
 mod value;
 mod window;
 
+pub use time_to_state::TimeToState;
 pub use value::{judge_value, ValueFigure};
 use window::windowed;
 
@@ -102,6 +104,15 @@ fn decide(kind: VerdictKind, claim: &Claim, record: &RunRecord) -> Verdict {
     let e = &claim.expect;
     let (held, measured) = if phases.is_empty() {
         (None, Measured::unknown(0, "no phase of that name ran"))
+    } else if let Some((measured, outcome)) = time_to_state::judge(e, record) {
+        // A time to a state has its own rule: one never observed is a
+        // bound, not a value, and never a PASS.
+        let held = match outcome {
+            Outcome::Pass => Some(true),
+            Outcome::Fail => Some(false),
+            Outcome::Unknown => None,
+        };
+        (held, measured)
     } else if let Some(window) = e.window {
         // The windowed form says itself whether its condition held for a
         // whole window, did not, or the data cannot say.
@@ -272,9 +283,9 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
         Metric::HitRateAccuracy => probe_share("hit-rate-audit", phases, record),
         Metric::Check { name } => probe_share(&format!("check:{name}"), phases, record),
         Metric::Series { name } => series::measure(name, e.cmp, phases),
-        Metric::TimeToOpen { dependency } | Metric::RecoveryTime { dependency } => {
-            let opening = matches!(e.metric, Metric::TimeToOpen { .. });
-            breaker_time(dependency, opening, phases, record)
+        // Judged by their own rule before any value is measured (`decide`).
+        Metric::TimeToOpen { .. } | Metric::RecoveryTime { .. } => {
+            Measured::unknown(0, "a time to a state is judged on its own")
         }
     }
 }
@@ -354,86 +365,5 @@ fn hit_rate(phases: &[&PhaseRun]) -> Measured {
         value: Some(reported),
         samples: (hits + misses) as u64,
         evidence,
-    }
-}
-
-/// Fault applied → breaker open, or fault removed → breaker closed again,
-/// read from the sampled `/circuit-breakers/status`.
-fn breaker_time(
-    dependency: &Dependency,
-    opening: bool,
-    phases: &[&PhaseRun],
-    record: &RunRecord,
-) -> Measured {
-    let Dependency::External(name) = dependency else {
-        return Measured::unknown(
-            0,
-            "recovery of the target is judged from its health samples (not yet)",
-        );
-    };
-    let hits = format!("external:{name}");
-    let Some(event) = record
-        .faults
-        .iter()
-        .find(|f| f.hits == hits && f.applied == opening)
-    else {
-        let what = if opening { "applied" } else { "removed" };
-        return Measured::unknown(0, format!("no fault on {hits} was {what}"));
-    };
-    let wanted = if opening { "open" } else { "closed" };
-    let states: Vec<(Duration, &str)> = samples(phases, "/circuit-breakers/status")
-        .filter_map(|(at, b)| Some((at, b["breakers"][name.as_str()]["state"].as_str()?)))
-        .collect();
-    if !opening {
-        // A recovery needs something to recover from: the breaker must have
-        // left `closed` while the fault was on.
-        let applied = record
-            .faults
-            .iter()
-            .filter(|f| f.hits == hits && f.applied && f.at <= event.at)
-            .map(|f| f.at)
-            .next_back()
-            .unwrap_or_default();
-        let tripped = states
-            .iter()
-            .any(|(at, state)| *at >= applied && *at <= event.at && *state != "closed");
-        if !tripped {
-            return Measured::unknown(
-                0,
-                format!(
-                    "the breaker of {name} never opened during the fault ({} samples): nothing to recover from",
-                    states.len()
-                ),
-            );
-        }
-    }
-    let after: Vec<&(Duration, &str)> = states.iter().filter(|(at, _)| *at >= event.at).collect();
-    match after.iter().find(|(_, state)| *state == wanted) {
-        Some((at, _)) => {
-            let took = at.saturating_sub(event.at);
-            Measured {
-                value: Some(took.as_secs_f64()),
-                samples: after.len() as u64,
-                evidence: format!(
-                    "fault {} at {:?}; breaker {wanted} at {:?}",
-                    if opening { "applied" } else { "removed" },
-                    event.at,
-                    at
-                ),
-            }
-        }
-        None if after.is_empty() => Measured::unknown(0, "no breaker samples after the fault"),
-        None => {
-            // Never reached: at least as long as the phase lasted after it.
-            let last = after.last().map_or(event.at, |(at, _)| *at);
-            Measured {
-                value: Some(last.saturating_sub(event.at).as_secs_f64()),
-                samples: after.len() as u64,
-                evidence: format!(
-                    "breaker never {wanted} in {} samples after the fault (value is a lower bound)",
-                    after.len()
-                ),
-            }
-        }
     }
 }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use somon_chaos::{Event, EventKind};
 use somon_loadgen::interval_log;
+use somon_record::TimeToState;
 
 use super::{secs, Anchor, Drill, DrillResult, FaultRef, Observation, RemedyTaken, Signal};
-use crate::{Claim, Metric, Outcome, PhaseRun, RunRecord, Scenario};
+use crate::{Claim, Cmp, Metric, Outcome, PhaseRun, RunRecord, Scenario};
 
 /// When a drilled fault was on, as the timeline recorded it.
 #[derive(Clone, Debug, PartialEq)]
@@ -227,8 +228,27 @@ fn observed_after(
     }
 }
 
+/// A `signal` never seen: it took at least as long as the record runs
+/// after the fault's `start` — a bound, not a time (`None`: nothing could
+/// have shown it after `from`).
+fn never_seen(
+    signal: &Signal,
+    start: Duration,
+    from: Duration,
+    observations: &[Observation],
+    record: &RunRecord,
+    observed_until: Duration,
+) -> Option<TimeToState> {
+    observed_after(signal, from, observations, record).then(|| TimeToState::NotSeen {
+        watched: observed_until.saturating_sub(start),
+    })
+}
+
 /// Judges one drill. `observed_until` is the run-clock time the record
-/// reaches (a deadline beyond it cannot be failed, only left UNKNOWN).
+/// reaches. Its deadlines follow the rule of every time to a state: a
+/// signal seen is compared by its time; one never seen is never a PASS —
+/// FAIL when the record already runs past the deadline, UNKNOWN when it
+/// ends before.
 #[allow(clippy::too_many_arguments)] // each is one part of the record
 pub fn measure_drill(
     drill: &Drill,
@@ -274,19 +294,45 @@ pub fn measure_drill(
     let mut notes = Vec::new();
 
     // A signal first seen after the recovery deadline did not detect this
-    // fault (the target stopping at the end of the run is not_ready too).
+    // fault (the target stopping at the end of the run is not_ready too),
+    // and detection cannot come later than recovery.
     let detected = first_holding(&drill.detect, window.start, observations, record, alerts)
         .filter(|(at, _)| *at <= window.start + drill.recover_within);
+    let detect_deadline = drill
+        .detect_within
+        .map_or(drill.recover_within, |d| d.min(drill.recover_within));
     let Some((detected_at, seen)) = detected else {
-        if observed_after(&drill.detect, window.start, observations, record) {
-            result.outcome = Outcome::Fail;
-            result.evidence = format!(
-                "{} did not hold within {:.0} s of the fault's start: not detected",
-                drill.detect,
-                secs(drill.recover_within)
-            );
-        } else {
-            result.evidence = format!("nothing observed {} after the fault started", drill.detect);
+        match never_seen(
+            &drill.detect,
+            window.start,
+            window.start,
+            observations,
+            record,
+            observed_until,
+        ) {
+            Some(bound) => {
+                result.outcome = bound.outcome(Cmp::Le, detect_deadline);
+                let seen_for = format!(
+                    "{} not seen in the record up to {:.1} s: detection took {bound}",
+                    drill.detect,
+                    secs(observed_until)
+                );
+                result.evidence = if result.outcome == Outcome::Fail {
+                    format!(
+                        "{seen_for}, past its {:.0} s deadline: not detected",
+                        secs(detect_deadline)
+                    )
+                } else {
+                    format!(
+                        "{seen_for}; the record ends before its {:.0} s deadline",
+                        secs(detect_deadline)
+                    )
+                };
+            }
+            None => {
+                result.evidence =
+                    format!("nothing observed {} after the fault started", drill.detect);
+            }
         }
         return result;
     };
@@ -295,12 +341,14 @@ pub fn measure_drill(
     result.time_to_detect_s = Some(secs(ttd));
     notes.push(format!("detected: {seen} at {:.2} s", secs(detected_at)));
     let mut failed = Vec::new();
-    if let Some(limit) = drill.detect_within.filter(|l| ttd > *l) {
-        failed.push(format!(
-            "detected after {:.2} s, deadline {:.0} s",
-            secs(ttd),
-            secs(limit)
-        ));
+    if let Some(limit) = drill.detect_within {
+        if TimeToState::Seen(ttd).outcome(Cmp::Le, limit) == Outcome::Fail {
+            failed.push(format!(
+                "detected after {:.2} s, deadline {:.0} s",
+                secs(ttd),
+                secs(limit)
+            ));
+        }
     }
 
     // Recovery counts from the remedy (or the fault's end), never before
@@ -318,8 +366,15 @@ pub fn measure_drill(
             }
         }
         (Some(r), None) => {
-            result.evidence = format!("the remedy ({} at {}) was never taken", r.action, r.at);
-            if matches!(r.at, Anchor::At(_)) || observed_until > window.start + drill.recover_within
+            notes.push(format!(
+                "the remedy ({} at {}) was never taken",
+                r.action, r.at
+            ));
+            notes.extend(failed.iter().cloned());
+            result.evidence = notes.join("; ");
+            if matches!(r.at, Anchor::At(_))
+                || observed_until > window.start + drill.recover_within
+                || !failed.is_empty()
             {
                 result.outcome = Outcome::Fail;
             }
@@ -337,7 +392,7 @@ pub fn measure_drill(
             result.recovered_at_s = Some(secs(at));
             result.time_to_recover_s = Some(secs(ttr));
             notes.push(format!("recovered: {seen} at {:.2} s", secs(at)));
-            if ttr > drill.recover_within {
+            if TimeToState::Seen(ttr).outcome(Cmp::Le, drill.recover_within) == Outcome::Fail {
                 failed.push(format!(
                     "recovered after {:.2} s, deadline {:.0} s",
                     secs(ttr),
@@ -345,21 +400,37 @@ pub fn measure_drill(
                 ));
             }
         }
-        None if observed_until >= window.start + drill.recover_within => failed.push(format!(
-            "{} never held after {:.2} s (observed until {:.1} s, deadline {:.0} s after the fault)",
-            drill.verify,
-            secs(from),
-            secs(observed_until),
-            secs(drill.recover_within)
-        )),
         None => {
-            notes.push(format!(
-                "{} not yet seen when the record ends at {:.1} s, before the deadline",
-                drill.verify,
-                secs(observed_until)
-            ));
-            result.evidence = notes.join("; ");
-            return result;
+            let bound = never_seen(
+                &drill.verify,
+                window.start,
+                from,
+                observations,
+                record,
+                observed_until,
+            );
+            match bound.map(|b| (b, b.outcome(Cmp::Le, drill.recover_within))) {
+                Some((bound, Outcome::Fail)) => failed.push(format!(
+                    "{} never held after {:.2} s (observed until {:.1} s, deadline {:.0} s after the fault): recovery took {bound}",
+                    drill.verify,
+                    secs(from),
+                    secs(observed_until),
+                    secs(drill.recover_within)
+                )),
+                _ => {
+                    notes.push(format!(
+                        "{} not yet seen when the record ends at {:.1} s, before the deadline",
+                        drill.verify,
+                        secs(observed_until)
+                    ));
+                    // A deadline already missed fails the drill; otherwise
+                    // its recovery is not decided yet.
+                    if failed.is_empty() {
+                        result.evidence = notes.join("; ");
+                        return result;
+                    }
+                }
+            }
         }
     }
     result.outcome = if failed.is_empty() {

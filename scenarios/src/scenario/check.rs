@@ -1,6 +1,7 @@
 //! From [`RawScenario`] to [`Scenario`]: every problem found, each with the
 //! line and column it starts at.
 
+mod decidable;
 mod declared;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -217,7 +218,7 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
         );
     }
     let total: Duration = phases.iter().map(|p| p.duration).sum();
-    let faults = raw
+    let faults: Vec<FaultStep> = raw
         .faults
         .iter()
         .enumerate()
@@ -272,6 +273,9 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
                 }
             }
         }
+    }
+    if faults.len() == raw.faults.len() && phases.len() == raw.phases.len() {
+        decidable::time_to_state(c, &raw.claims, &faults, total, &corpus.externals);
     }
     let capacity = raw
         .capacity
