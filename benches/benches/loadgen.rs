@@ -13,7 +13,9 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use somon_loadgen::{ArrivalSchedule, Key, OpenModel, Outcome, Recorder, Request, StopCondition};
+use somon_loadgen::{
+    ArrivalSchedule, Key, OpenModel, Recorder, Request, RequestOutcome, StopCondition,
+};
 
 fn hello_target(runtime: &tokio::runtime::Runtime) -> String {
     runtime.block_on(async {
@@ -79,7 +81,7 @@ fn benches(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
 
     let recorder = Recorder::new();
-    let key = Key::new("hello", "main", Outcome::Ok);
+    let key = Key::new("hello", "main", RequestOutcome::Ok);
     group.bench_function("recorder_record", |b| {
         b.iter(|| recorder.record(black_box(&key), black_box(Duration::from_micros(1234))))
     });

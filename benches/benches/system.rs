@@ -15,7 +15,7 @@ use somon_system::server::{router, AppState};
 use somon_system::{
     bundle, compile, generate, Breaker, BreakerSettings, BundleOptions, CacheLimits, CallOutcome,
     Config, Corpus, CorpusSpec, GraphOptions, Loader, Metrics, ModuleCache, ModuleGraph,
-    ModuleKind, Op, Outcome, Resolver, ResolverConfig, Startup, Validation,
+    ModuleKind, Op, OpOutcome, Resolver, ResolverConfig, Startup, Validation,
 };
 use tower::ServiceExt;
 
@@ -105,7 +105,7 @@ fn breaker_and_metrics(c: &mut Criterion) {
         b.iter(|| {
             metrics.record(
                 Op::Load,
-                Outcome::Ok,
+                OpOutcome::Ok,
                 black_box(Duration::from_micros(420)),
                 Instant::now(),
             )

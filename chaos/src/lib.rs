@@ -38,9 +38,9 @@ pub use error::{Error, Result};
 pub use process::{listening_address, ChildTarget, ProcessControl, ProcessFault};
 pub use proxy::{FaultProxy, ProxyControl, ProxyFault};
 pub use registry::{
-    sha256_hex, Decision, ErrorStatus, FakeRegistry, Jitter, Outcome, Package, RegistryConfig,
-    RegistryControl, RegistryFaults, DECISION_LOG_CAPACITY, DEFAULT_RECYCLE_AFTER, HANG_DELAY,
-    RECYCLE_CHECK_INTERVAL,
+    sha256_hex, Decision, ErrorStatus, FakeRegistry, Jitter, Package, RegistryConfig,
+    RegistryControl, RegistryFaults, RegistryReply, DECISION_LOG_CAPACITY, DEFAULT_RECYCLE_AFTER,
+    HANG_DELAY, RECYCLE_CHECK_INTERVAL,
 };
 pub use timeline::{
     Entry, Event, EventKind, History, RunClock, Step, Targets, Timeline, TimelineRun,

@@ -157,7 +157,7 @@ pub struct ErrorStatus {
 
 /// The fault state the registry's responder reads on every request.
 ///
-/// Outcome probabilities are checked in the order hang, error, malformed,
+/// Reply probabilities are checked in the order hang, error, malformed,
 /// wrong hash against one uniform draw, so their sum should stay ≤ 1.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -186,7 +186,7 @@ impl RegistryFaults {
 /// What the registry did with one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
-pub enum Outcome {
+pub enum RegistryReply {
     /// The package, correct.
     Ok,
     /// Unknown name.
@@ -214,7 +214,7 @@ pub struct Decision {
     /// Delay applied to the response.
     pub delay: Duration,
     /// What was served.
-    pub outcome: Outcome,
+    pub outcome: RegistryReply,
 }
 
 struct Shared {
@@ -302,13 +302,13 @@ impl RegistryControl {
         let outcome = match (u3, faults.error, package) {
             (u, _, _) if u < hang => {
                 delay = HANG_DELAY.as_secs_f64();
-                Outcome::Hang
+                RegistryReply::Hang
             }
-            (u, Some(e), _) if u < error => Outcome::Status { status: e.status },
-            (_, _, None) => Outcome::NotFound,
-            (u, _, _) if u < malformed => Outcome::Malformed,
-            (u, _, _) if u < wrong_hash => Outcome::WrongHash,
-            _ => Outcome::Ok,
+            (u, Some(e), _) if u < error => RegistryReply::Status { status: e.status },
+            (_, _, None) => RegistryReply::NotFound,
+            (u, _, _) if u < malformed => RegistryReply::Malformed,
+            (u, _, _) if u < wrong_hash => RegistryReply::WrongHash,
+            _ => RegistryReply::Ok,
         };
         let decision = Decision {
             seq,
@@ -333,15 +333,15 @@ impl Respond for Responder {
         let name = path.strip_prefix("/modules/").unwrap_or("");
         let (decision, package) = self.0.decide(name);
         let template = match (decision.outcome, package) {
-            (Outcome::Status { status }, _) => ResponseTemplate::new(status)
+            (RegistryReply::Status { status }, _) => ResponseTemplate::new(status)
                 .set_body_json(serde_json::json!({"error": "injected"})),
-            (Outcome::Ok | Outcome::Hang, Some(p)) => {
+            (RegistryReply::Ok | RegistryReply::Hang, Some(p)) => {
                 ResponseTemplate::new(200).set_body_json(p.body(&p.sha256))
             }
-            (Outcome::WrongHash, Some(p)) => {
+            (RegistryReply::WrongHash, Some(p)) => {
                 ResponseTemplate::new(200).set_body_json(p.body(&sha256_hex(b"not the source")))
             }
-            (Outcome::Malformed, Some(p)) => {
+            (RegistryReply::Malformed, Some(p)) => {
                 let full = p.body(&p.sha256).to_string();
                 let cut = &full[..full.len() / 2];
                 ResponseTemplate::new(200).set_body_raw(cut.as_bytes().to_vec(), "application/json")

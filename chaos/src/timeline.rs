@@ -134,7 +134,7 @@ pub struct Event {
     pub step: String,
     /// Structured step.
     pub detail: Step,
-    /// Outcome detail (new address, status, error).
+    /// RegistryReply detail (new address, status, error).
     pub message: Option<String>,
 }
 

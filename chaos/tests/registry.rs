@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use somon_chaos::{
-    sha256_hex, ErrorStatus, FakeRegistry, Jitter, Outcome, Package, RegistryConfig, RegistryFaults,
+    sha256_hex, ErrorStatus, FakeRegistry, Jitter, Package, RegistryConfig, RegistryFaults,
+    RegistryReply,
 };
 use util::{chain, quantile};
 
@@ -216,15 +217,15 @@ async fn error_hang_malformed_and_wrong_hash_as_a_client_sees_them() {
         body["sha256"],
         sha256_hex(body["source"].as_str().unwrap().as_bytes())
     );
-    let kinds: Vec<Outcome> = control.decisions().iter().map(|d| d.outcome).collect();
+    let kinds: Vec<RegistryReply> = control.decisions().iter().map(|d| d.outcome).collect();
     assert_eq!(
         kinds,
         [
-            Outcome::Status { status: 503 },
-            Outcome::Hang,
-            Outcome::Malformed,
-            Outcome::WrongHash,
-            Outcome::Ok
+            RegistryReply::Status { status: 503 },
+            RegistryReply::Hang,
+            RegistryReply::Malformed,
+            RegistryReply::WrongHash,
+            RegistryReply::Ok
         ]
     );
 }
@@ -291,10 +292,10 @@ async fn the_same_seed_reproduces_the_same_decisions() {
     // Every kind occurred, and the client saw what was decided.
     for (seen, decision) in seen_a.iter().zip(&decided_a) {
         let expected = match decision.outcome {
-            Outcome::Status { status } => Seen::Status(status),
-            Outcome::Malformed => Seen::Malformed,
-            Outcome::WrongHash => Seen::WrongHash,
-            Outcome::Ok => Seen::Good,
+            RegistryReply::Status { status } => Seen::Status(status),
+            RegistryReply::Malformed => Seen::Malformed,
+            RegistryReply::WrongHash => Seen::WrongHash,
+            RegistryReply::Ok => Seen::Good,
             other => panic!("unexpected {other:?}"),
         };
         assert_eq!(*seen, expected, "request {}", decision.seq);

@@ -1,5 +1,5 @@
 //! The open model's keep-alive HTTP/1.1 client (one connection per worker, `httparse`) and the
-//! classification of its failures into [`Outcome`]s.
+//! classification of its failures into [`RequestOutcome`]s.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use crate::request::{Method, Request};
-use crate::{Error, Outcome};
+use crate::{Error, RequestOutcome};
 
 /// What the open model's connection workers share: the target's address,
 /// `Host` header and per-request timeout. Each worker owns one keep-alive
@@ -62,7 +62,7 @@ impl Conn {
     }
 
     /// Reads more bytes into `input`; an end of stream is an error.
-    async fn fill(&mut self) -> Result<(), Outcome> {
+    async fn fill(&mut self) -> Result<(), RequestOutcome> {
         if self.input.capacity() - self.input.len() < 4096 {
             self.input.reserve(8192);
         }
@@ -72,14 +72,14 @@ impl Conn {
             .await
             .map_err(|e| classify(&e))?;
         if n == 0 {
-            return Err(Outcome::Reset);
+            return Err(RequestOutcome::Reset);
         }
         Ok(())
     }
 
     /// Reads one response; returns its outcome and whether the connection
     /// may be reused.
-    async fn read_response(&mut self) -> Result<(Outcome, bool), Outcome> {
+    async fn read_response(&mut self) -> Result<(RequestOutcome, bool), RequestOutcome> {
         loop {
             let (status, head, framing, close) = loop {
                 let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -94,7 +94,7 @@ impl Conn {
                                 let n = std::str::from_utf8(h.value)
                                     .ok()
                                     .and_then(|v| v.trim().parse().ok())
-                                    .ok_or(Outcome::Other)?;
+                                    .ok_or(RequestOutcome::Other)?;
                                 if !matches!(framing, Framing::Chunked) {
                                     framing = Framing::Length(n);
                                 }
@@ -117,11 +117,11 @@ impl Conn {
                     }
                     Ok(httparse::Status::Partial) => {
                         if self.input.len() > MAX_HEAD {
-                            return Err(Outcome::Other);
+                            return Err(RequestOutcome::Other);
                         }
                         self.fill().await?;
                     }
-                    Err(_) => return Err(Outcome::Other),
+                    Err(_) => return Err(RequestOutcome::Other),
                 }
             };
             self.input.drain(..head);
@@ -142,7 +142,7 @@ impl Conn {
                         self.input.clear();
                         match self.fill().await {
                             Ok(()) => {}
-                            Err(Outcome::Reset) => break,
+                            Err(RequestOutcome::Reset) => break,
                             Err(other) => return Err(other),
                         }
                     }
@@ -153,21 +153,21 @@ impl Conn {
             if (100..200).contains(&status) && status != 101 {
                 continue;
             }
-            return Ok((Outcome::from_status(status), keep));
+            return Ok((RequestOutcome::from_status(status), keep));
         }
     }
 
     /// Consumes a chunked body and its trailers.
-    async fn skip_chunked(&mut self) -> Result<(), Outcome> {
+    async fn skip_chunked(&mut self) -> Result<(), RequestOutcome> {
         loop {
             let size = loop {
                 match httparse::parse_chunk_size(&self.input) {
                     Ok(httparse::Status::Complete((used, size))) => {
                         self.input.drain(..used);
-                        break usize::try_from(size).map_err(|_| Outcome::Other)?;
+                        break usize::try_from(size).map_err(|_| RequestOutcome::Other)?;
                     }
                     Ok(httparse::Status::Partial) => self.fill().await?,
-                    Err(_) => return Err(Outcome::Other),
+                    Err(_) => return Err(RequestOutcome::Other),
                 }
             };
             if size == 0 {
@@ -232,10 +232,10 @@ impl HttpClient {
         })
     }
 
-    async fn connect(&self) -> Result<Conn, Outcome> {
+    async fn connect(&self) -> Result<Conn, RequestOutcome> {
         let stream = TcpStream::connect(self.addr)
             .await
-            .map_err(|_| Outcome::Connect)?;
+            .map_err(|_| RequestOutcome::Connect)?;
         let _ = stream.set_nodelay(true);
         Ok(Conn {
             stream,
@@ -254,14 +254,14 @@ impl HttpClient {
         slot: &mut Option<Conn>,
         timer: Pin<&mut Sleep>,
         request: &Request,
-    ) -> Outcome {
+    ) -> RequestOutcome {
         if request
             .path
             .bytes()
             .any(|b| b.is_ascii_control() || b == b' ')
             || !request.path.starts_with('/')
         {
-            return Outcome::Other;
+            return RequestOutcome::Other;
         }
         let mut timer = timer;
         timer
@@ -296,12 +296,12 @@ impl HttpClient {
                 .await
                 .map_err(|e| classify(&e))?;
             let (outcome, keep) = conn.read_response().await?;
-            Ok::<_, Outcome>((outcome, keep.then_some(conn)))
+            Ok::<_, RequestOutcome>((outcome, keep.then_some(conn)))
         };
         let result = tokio::select! {
             biased;
             r = exchange => r,
-            () = timer => Err(Outcome::Timeout),
+            () = timer => Err(RequestOutcome::Timeout),
         };
         match result {
             Ok((outcome, conn)) => {
@@ -315,26 +315,28 @@ impl HttpClient {
 
 /// Resets show up as an `io::Error` somewhere in the chain, or as hyper's
 /// "incomplete message" / "canceled" when the peer closed mid-exchange.
-pub(crate) fn classify(error: &(dyn std::error::Error + 'static)) -> Outcome {
+pub(crate) fn classify(error: &(dyn std::error::Error + 'static)) -> RequestOutcome {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
             return match io.kind() {
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => Outcome::Reset,
-                ConnectionRefused | NotConnected | AddrNotAvailable => Outcome::Connect,
-                TimedOut => Outcome::Timeout,
-                _ => Outcome::Other,
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    RequestOutcome::Reset
+                }
+                ConnectionRefused | NotConnected | AddrNotAvailable => RequestOutcome::Connect,
+                TimedOut => RequestOutcome::Timeout,
+                _ => RequestOutcome::Other,
             };
         }
         if let Some(h) = e.downcast_ref::<hyper::Error>() {
             if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
-                return Outcome::Reset;
+                return RequestOutcome::Reset;
             }
         }
         current = e.source();
     }
-    Outcome::Other
+    RequestOutcome::Other
 }
 
 #[cfg(test)]
@@ -397,16 +399,16 @@ mod tests {
         };
         assert_eq!(
             client.send(&mut slot, timer.as_mut(), &get).await,
-            Outcome::Ok
+            RequestOutcome::Ok
         );
         assert!(slot.is_some(), "kept alive");
         assert_eq!(
             client.send(&mut slot, timer.as_mut(), &post).await,
-            Outcome::Status5xx
+            RequestOutcome::Status5xx
         );
         assert_eq!(
             client.send(&mut slot, timer.as_mut(), &get).await,
-            Outcome::Status4xx
+            RequestOutcome::Status4xx
         );
         assert!(slot.is_some(), "still the same connection");
         // The last response ends at the close, and the connection is gone.
@@ -418,7 +420,7 @@ mod tests {
             (outcome, slot.is_none())
         });
         let seen = String::from_utf8(server.await.unwrap()).unwrap();
-        assert_eq!(last.await.unwrap(), (Outcome::Ok, true));
+        assert_eq!(last.await.unwrap(), (RequestOutcome::Ok, true));
         assert!(seen.starts_with("GET /a?b=1 HTTP/1.1\r\nhost: 127.0.0.1:"));
         assert!(seen.contains("POST /p HTTP/1.1\r\nhost: 127.0.0.1:"));
         assert!(
@@ -443,7 +445,7 @@ mod tests {
         let outcome = client
             .send(&mut slot, timer.as_mut(), &Request::get("t", "/"))
             .await;
-        assert_eq!(outcome, Outcome::Timeout);
+        assert_eq!(outcome, RequestOutcome::Timeout);
         assert!(slot.is_none());
     }
 }

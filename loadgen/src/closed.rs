@@ -16,7 +16,7 @@ use crate::request::{Method, Request};
 use crate::run::{Model, RunOutput, StopCondition};
 use crate::sampler::Sampler;
 use crate::self_check::{CpuMeter, SelfCheck, ValidityLimits};
-use crate::{Error, Outcome, RunControl};
+use crate::{Error, RequestOutcome, RunControl};
 
 /// Goose keeps a process-wide killswitch and Ctrl-C handler: one attack at
 /// a time.
@@ -267,7 +267,7 @@ impl Shared {
     }
 }
 
-async fn send(user: &mut GooseUser, request: &Request) -> Outcome {
+async fn send(user: &mut GooseUser, request: &Request) -> RequestOutcome {
     let result = match request.method {
         Method::Get => user.get_named(&request.path, &request.op).await,
         Method::Post => {
@@ -280,13 +280,13 @@ async fn send(user: &mut GooseUser, request: &Request) -> Outcome {
         }
     };
     let Ok(goose_response) = result else {
-        return Outcome::Other;
+        return RequestOutcome::Other;
     };
     match goose_response.response {
         Ok(response) => {
             let status = response.status().as_u16();
             match response.bytes().await {
-                Ok(_) => Outcome::from_status(status),
+                Ok(_) => RequestOutcome::from_status(status),
                 Err(e) => classify_reqwest(&e),
             }
         }
@@ -294,11 +294,11 @@ async fn send(user: &mut GooseUser, request: &Request) -> Outcome {
     }
 }
 
-fn classify_reqwest(error: &reqwest::Error) -> Outcome {
+fn classify_reqwest(error: &reqwest::Error) -> RequestOutcome {
     if error.is_timeout() {
-        Outcome::Timeout
+        RequestOutcome::Timeout
     } else if error.is_connect() {
-        Outcome::Connect
+        RequestOutcome::Connect
     } else {
         crate::client::classify(error)
     }

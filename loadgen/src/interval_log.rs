@@ -246,11 +246,11 @@ pub struct Second {
 ///
 /// ```
 /// use std::time::Duration;
-/// use somon_loadgen::{interval_log, Key, Outcome, Recorder};
+/// use somon_loadgen::{interval_log, Key, RequestOutcome, Recorder};
 ///
 /// let recorder = Recorder::new();
-/// recorder.record(&Key::new("get", "main", Outcome::Ok), Duration::from_millis(20));
-/// recorder.record(&Key::new("put", "main", Outcome::Ok), Duration::from_millis(30));
+/// recorder.record(&Key::new("get", "main", RequestOutcome::Ok), Duration::from_millis(20));
+/// recorder.record(&Key::new("put", "main", RequestOutcome::Ok), Duration::from_millis(30));
 /// let log = recorder.finish().interval_log;
 /// let gets = interval_log::per_second(&log, |key| &*key.op == "get").unwrap();
 /// assert_eq!(gets.len(), 1);
@@ -272,12 +272,12 @@ pub fn per_second(text: &str, keep: impl Fn(&Key) -> bool) -> Result<Vec<Option<
 ///
 /// ```
 /// use std::time::Duration;
-/// use somon_loadgen::{interval_log, Key, Outcome, Recorder};
+/// use somon_loadgen::{interval_log, Key, RequestOutcome, Recorder};
 ///
 /// let recorder = Recorder::new();
-/// recorder.record(&Key::new("get", "main", Outcome::Ok), Duration::from_millis(20));
-/// recorder.record(&Key::new("get", "main", Outcome::Timeout), Duration::from_secs(5));
-/// recorder.record(&Key::new("put", "main", Outcome::Ok), Duration::from_millis(30));
+/// recorder.record(&Key::new("get", "main", RequestOutcome::Ok), Duration::from_millis(20));
+/// recorder.record(&Key::new("get", "main", RequestOutcome::Timeout), Duration::from_secs(5));
+/// recorder.record(&Key::new("put", "main", RequestOutcome::Ok), Duration::from_millis(30));
 /// let log = recorder.finish().interval_log;
 /// let by_op = interval_log::per_second_by(&log, |key| Some(key.op.clone())).unwrap();
 /// assert_eq!(by_op.len(), 2);

@@ -4,7 +4,7 @@
 //! Main types: [`OpenModel`] with its [`ArrivalSchedule`] and
 //! [`RequestSource`]; [`ClosedModel`] with its [`Journey`]s; both bounded by a
 //! [`StopCondition`] and recording into a [`Recorder`] keyed by
-//! (op, phase, [`Outcome`]). A run returns a [`RunOutput`]: per-key
+//! (op, phase, [`RequestOutcome`]). A run returns a [`RunOutput`]: per-key
 //! [`Summary`]s, a standard HdrHistogram interval log, a per-second time
 //! series, [`SelfCheck`] figures with a [`Validity`], and the target's own
 //! `/metrics` [`Sample`]s.
@@ -34,8 +34,8 @@ pub use error::Error;
 pub use interval_log::{Interval, IntervalLogWriter};
 pub use journeys::{Journey, JourneySource, Workload};
 pub use measure::{
-    new_histogram, ErrorCounts, InFlight, IntervalPoint, Key, KeySummary, Measurement, Outcome,
-    Recorder, MAX_LATENCY_MICROS, SIGNIFICANT_DIGITS,
+    new_histogram, ErrorCounts, InFlight, IntervalPoint, Key, KeySummary, Measurement, Recorder,
+    RequestOutcome, MAX_LATENCY_MICROS, SIGNIFICANT_DIGITS,
 };
 pub use observe::observe;
 pub use open::OpenModel;

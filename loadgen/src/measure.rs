@@ -32,7 +32,7 @@ pub fn new_histogram() -> Histogram<u64> {
 /// How one request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum RequestOutcome {
     /// A 1xx, 2xx or 3xx response.
     Ok,
     /// A 4xx response.
@@ -49,47 +49,47 @@ pub enum Outcome {
     Other,
 }
 
-impl Outcome {
+impl RequestOutcome {
     /// Every outcome, in declaration order.
-    pub const ALL: [Outcome; 7] = [
-        Outcome::Ok,
-        Outcome::Status4xx,
-        Outcome::Status5xx,
-        Outcome::Timeout,
-        Outcome::Connect,
-        Outcome::Reset,
-        Outcome::Other,
+    pub const ALL: [RequestOutcome; 7] = [
+        RequestOutcome::Ok,
+        RequestOutcome::Status4xx,
+        RequestOutcome::Status5xx,
+        RequestOutcome::Timeout,
+        RequestOutcome::Connect,
+        RequestOutcome::Reset,
+        RequestOutcome::Other,
     ];
 
     /// The outcome named `name` by [`as_str`](Self::as_str).
-    pub fn from_name(name: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == name)
+    pub fn from_name(name: &str) -> Option<RequestOutcome> {
+        RequestOutcome::ALL.into_iter().find(|o| o.as_str() == name)
     }
 
     /// The outcome for an HTTP status code.
-    pub fn from_status(status: u16) -> Outcome {
+    pub fn from_status(status: u16) -> RequestOutcome {
         match status {
-            400..=499 => Outcome::Status4xx,
-            500..=599 => Outcome::Status5xx,
-            _ => Outcome::Ok,
+            400..=499 => RequestOutcome::Status4xx,
+            500..=599 => RequestOutcome::Status5xx,
+            _ => RequestOutcome::Ok,
         }
     }
 
     /// Whether this counts as an error.
     pub fn is_error(self) -> bool {
-        self != Outcome::Ok
+        self != RequestOutcome::Ok
     }
 
     /// Stable lower-case name (`ok`, `status_4xx`, …).
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Ok => "ok",
-            Outcome::Status4xx => "status_4xx",
-            Outcome::Status5xx => "status_5xx",
-            Outcome::Timeout => "timeout",
-            Outcome::Connect => "connect",
-            Outcome::Reset => "reset",
-            Outcome::Other => "other",
+            RequestOutcome::Ok => "ok",
+            RequestOutcome::Status4xx => "status_4xx",
+            RequestOutcome::Status5xx => "status_5xx",
+            RequestOutcome::Timeout => "timeout",
+            RequestOutcome::Connect => "connect",
+            RequestOutcome::Reset => "reset",
+            RequestOutcome::Other => "other",
         }
     }
 }
@@ -103,12 +103,12 @@ pub struct Key {
     /// Phase of the scenario, e.g. `steady`.
     pub phase: Arc<str>,
     /// How the request ended.
-    pub outcome: Outcome,
+    pub outcome: RequestOutcome,
 }
 
 impl Key {
     /// A key from its parts.
-    pub fn new(op: &str, phase: &str, outcome: Outcome) -> Key {
+    pub fn new(op: &str, phase: &str, outcome: RequestOutcome) -> Key {
         Key {
             op: op.into(),
             phase: phase.into(),
@@ -125,9 +125,9 @@ impl Key {
     /// `%20`, `%0D`, `%0A`, `%25`); other names are written as they are.
     ///
     /// ```
-    /// use somon_loadgen::{Key, Outcome};
+    /// use somon_loadgen::{Key, RequestOutcome};
     ///
-    /// let key = Key::new("GET /modules", "warm-up", Outcome::Timeout);
+    /// let key = Key::new("GET /modules", "warm-up", RequestOutcome::Timeout);
     /// assert_eq!(key.tag(), "GET%20%2Fmodules/warm-up/timeout");
     /// assert_eq!(key.tag().parse::<Key>().unwrap(), key);
     /// ```
@@ -160,7 +160,7 @@ impl std::str::FromStr for Key {
             tag: tag.to_owned(),
         };
         let (rest, outcome) = tag.rsplit_once('/').ok_or_else(bad)?;
-        let outcome = Outcome::from_name(outcome).ok_or_else(bad)?;
+        let outcome = RequestOutcome::from_name(outcome).ok_or_else(bad)?;
         let (op, phase) = rest.rsplit_once('/').ok_or_else(bad)?;
         Ok(Key::new(&unescape(op), &unescape(phase), outcome))
     }
@@ -232,15 +232,15 @@ pub struct ErrorCounts {
 }
 
 impl ErrorCounts {
-    fn add(&mut self, outcome: Outcome, n: u64) {
+    fn add(&mut self, outcome: RequestOutcome, n: u64) {
         match outcome {
-            Outcome::Ok => {}
-            Outcome::Status4xx => self.status_4xx += n,
-            Outcome::Status5xx => self.status_5xx += n,
-            Outcome::Timeout => self.timeout += n,
-            Outcome::Connect => self.connect += n,
-            Outcome::Reset => self.reset += n,
-            Outcome::Other => self.other += n,
+            RequestOutcome::Ok => {}
+            RequestOutcome::Status4xx => self.status_4xx += n,
+            RequestOutcome::Status5xx => self.status_5xx += n,
+            RequestOutcome::Timeout => self.timeout += n,
+            RequestOutcome::Connect => self.connect += n,
+            RequestOutcome::Reset => self.reset += n,
+            RequestOutcome::Other => self.other += n,
         }
     }
 
@@ -327,12 +327,12 @@ struct Inner {
 ///
 /// ```
 /// use std::time::Duration;
-/// use somon_loadgen::{Key, Outcome, Recorder};
+/// use somon_loadgen::{Key, RequestOutcome, Recorder};
 ///
 /// let recorder = Recorder::new();
-/// recorder.record(&Key::new("get", "main", Outcome::Ok), Duration::from_millis(20));
+/// recorder.record(&Key::new("get", "main", RequestOutcome::Ok), Duration::from_millis(20));
 /// let m = recorder.finish();
-/// let h = &m.histograms[&Key::new("get", "main", Outcome::Ok)];
+/// let h = &m.histograms[&Key::new("get", "main", RequestOutcome::Ok)];
 /// assert_eq!(h.len(), 1);
 /// ```
 #[derive(Clone)]
@@ -652,8 +652,8 @@ mod tests {
     #[test]
     fn shards_fold_into_totals_and_series() {
         let recorder = Recorder::new();
-        let ok = Key::new("a", "p", Outcome::Ok);
-        let bad = Key::new("a", "p", Outcome::Status5xx);
+        let ok = Key::new("a", "p", RequestOutcome::Ok);
+        let bad = Key::new("a", "p", RequestOutcome::Status5xx);
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
@@ -681,7 +681,7 @@ mod tests {
         fn tags_parse_back_into_their_keys(
             op in ".*",
             phase in ".*",
-            outcome in proptest::sample::select(Outcome::ALL.to_vec()),
+            outcome in proptest::sample::select(RequestOutcome::ALL.to_vec()),
         ) {
             let key = Key::new(&op, &phase, outcome);
             let tag = key.tag();
@@ -693,7 +693,7 @@ mod tests {
 
     #[test]
     fn plain_names_are_tagged_as_they_are() {
-        let key = Key::new("load_cached", "warm-up", Outcome::Timeout);
+        let key = Key::new("load_cached", "warm-up", RequestOutcome::Timeout);
         assert_eq!(key.tag(), "load_cached/warm-up/timeout");
         assert_eq!(key.tag().parse::<Key>().ok(), Some(key));
     }
@@ -703,20 +703,20 @@ mod tests {
         // A raw `/` in a tag (never written by `Key::tag`) belongs to the op.
         assert_eq!(
             "a/b/c/ok".parse::<Key>().ok(),
-            Some(Key::new("a/b", "c", Outcome::Ok))
+            Some(Key::new("a/b", "c", RequestOutcome::Ok))
         );
         assert_eq!(
             "a%2Fb/c%2Fd/status_5xx".parse::<Key>().ok(),
-            Some(Key::new("a/b", "c/d", Outcome::Status5xx))
+            Some(Key::new("a/b", "c/d", RequestOutcome::Status5xx))
         );
         // A `%` that is not one of the codes stays.
         assert_eq!(
             "50%/100%25/ok".parse::<Key>().ok(),
-            Some(Key::new("50%", "100%", Outcome::Ok))
+            Some(Key::new("50%", "100%", RequestOutcome::Ok))
         );
         assert_eq!(
             "//reset".parse::<Key>().ok(),
-            Some(Key::new("", "", Outcome::Reset))
+            Some(Key::new("", "", RequestOutcome::Reset))
         );
         for bad in ["ops/steady/bogus", "ops/ok", "ops", "", "a/b/OK"] {
             let err = bad.parse::<Key>().unwrap_err();
@@ -729,10 +729,10 @@ mod tests {
 
     #[test]
     fn every_outcome_reads_back_from_its_name() {
-        for outcome in Outcome::ALL {
-            assert_eq!(Outcome::from_name(outcome.as_str()), Some(outcome));
+        for outcome in RequestOutcome::ALL {
+            assert_eq!(RequestOutcome::from_name(outcome.as_str()), Some(outcome));
         }
-        assert_eq!(Outcome::from_name("Ok"), None);
+        assert_eq!(RequestOutcome::from_name("Ok"), None);
     }
 
     #[test]

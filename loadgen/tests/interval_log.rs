@@ -4,14 +4,14 @@
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
-use somon_loadgen::{interval_log, IntervalLogWriter, Key, Outcome, Recorder};
+use somon_loadgen::{interval_log, IntervalLogWriter, Key, Recorder, RequestOutcome};
 
-fn outcome(i: u8) -> Outcome {
+fn outcome(i: u8) -> RequestOutcome {
     match i % 4 {
-        0 => Outcome::Ok,
-        1 => Outcome::Status5xx,
-        2 => Outcome::Timeout,
-        _ => Outcome::Reset,
+        0 => RequestOutcome::Ok,
+        1 => RequestOutcome::Status5xx,
+        2 => RequestOutcome::Timeout,
+        _ => RequestOutcome::Reset,
     }
 }
 
@@ -62,7 +62,7 @@ proptest! {
 fn log_is_a_standard_v2_interval_log() {
     let recorder = Recorder::new();
     recorder.record(
-        &Key::new("a", "main", Outcome::Ok),
+        &Key::new("a", "main", RequestOutcome::Ok),
         Duration::from_millis(3),
     );
     let m = recorder.finish();
@@ -87,7 +87,7 @@ proptest! {
     fn keys_survive_the_log(
         op in ".*",
         phase in ".*",
-        outcome in prop::sample::select(Outcome::ALL.to_vec()),
+        outcome in prop::sample::select(RequestOutcome::ALL.to_vec()),
     ) {
         let key = Key::new(&op, &phase, outcome);
         let recorder = Recorder::new();

@@ -5,7 +5,7 @@ mod util;
 
 use std::time::Duration;
 
-use somon_loadgen::{ArrivalSchedule, OpenModel, Outcome, Request, StopCondition};
+use somon_loadgen::{ArrivalSchedule, OpenModel, Request, RequestOutcome, StopCondition};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_answer_20ms_at_200_per_sec() {
@@ -72,7 +72,10 @@ async fn known_answer_20ms_at_200_per_sec() {
         assert_eq!(all.count, 2000);
         // 10 one-second intervals (plus possibly a short drain interval).
         assert!(run.series.len() >= 10, "{} intervals", run.series.len());
-        assert!(run.summaries.iter().all(|s| s.key.outcome == Outcome::Ok));
+        assert!(run
+            .summaries
+            .iter()
+            .all(|s| s.key.outcome == RequestOutcome::Ok));
         // One failed poll per endpoint, recorded with its 404, then no more.
         assert_eq!(run.samples.len(), 2, "{:?}", run.samples);
         assert!(run

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use somon_loadgen::{
-    ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Measurement, Model, Outcome as Sent,
-    PollFailure, RunOutput, Sample, SelfCheck, Validity,
+    ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Measurement, Model, PollFailure,
+    RequestOutcome, RunOutput, Sample, SelfCheck, Validity,
 };
 use somon_record::{
     judge, judge_alert, Claim, FaultEvent, Outcome, PhaseRun, ProbeEvent, RunRecord,
@@ -37,11 +37,11 @@ fn phase(
         ok.record(*v).unwrap();
     }
     let mut histograms = HashMap::new();
-    histograms.insert(Key::new(op, "p", Sent::Ok), ok);
+    histograms.insert(Key::new(op, "p", RequestOutcome::Ok), ok);
     if failed > 0 {
         let mut bad = Histogram::<u64>::new(3).unwrap();
         bad.record_n(1000, failed).unwrap();
-        histograms.insert(Key::new(op, "p", Sent::Status5xx), bad);
+        histograms.insert(Key::new(op, "p", RequestOutcome::Status5xx), bad);
     }
     let series: Vec<IntervalPoint> = seconds
         .iter()
@@ -479,12 +479,12 @@ fn the_alert_form_reads_a_journeys_latency_per_second_from_the_interval_log() {
     // p99 of x per second: 80 ms, 80 ms (a slow failure among fast
     // successes), 5 ms (while y, another journey, is slow), 80 ms.
     let lines: [(u64, Key, u64); 6] = [
-        (0, Key::new("x", "p", Sent::Ok), 80_000),
-        (1, Key::new("x", "p", Sent::Ok), 1_000),
-        (1, Key::new("x", "p", Sent::Status5xx), 80_000),
-        (2, Key::new("x", "p", Sent::Ok), 5_000),
-        (2, Key::new("y", "p", Sent::Ok), 900_000),
-        (3, Key::new("x", "p", Sent::Ok), 80_000),
+        (0, Key::new("x", "p", RequestOutcome::Ok), 80_000),
+        (1, Key::new("x", "p", RequestOutcome::Ok), 1_000),
+        (1, Key::new("x", "p", RequestOutcome::Status5xx), 80_000),
+        (2, Key::new("x", "p", RequestOutcome::Ok), 5_000),
+        (2, Key::new("y", "p", RequestOutcome::Ok), 900_000),
+        (3, Key::new("x", "p", RequestOutcome::Ok), 80_000),
     ];
     let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
     for (second, key, micros) in &lines {

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use somon_loadgen::{
-    new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Model, Outcome as Load,
+    new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Model, RequestOutcome,
     RunOutput, SelfCheck, Validity,
 };
 use somon_record::{Manifest, PhaseRun, RunRecord, RunReport, RunStatus};
@@ -26,8 +26,8 @@ const SECONDS: u64 = 10;
 fn run(ok_micros: u64, errors: u64) -> RunReport {
     let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
     let mut series = Vec::new();
-    let ok = Key::new("load_cached", "steady", Load::Ok).tag();
-    let failed = Key::new("load_cached", "steady", Load::Status5xx).tag();
+    let ok = Key::new("load_cached", "steady", RequestOutcome::Ok).tag();
+    let failed = Key::new("load_cached", "steady", RequestOutcome::Status5xx).tag();
     for second in 0..SECONDS {
         let start = Duration::from_secs(second);
         let mut h = new_histogram();

@@ -123,7 +123,7 @@ pub fn merge(
     scenario: &Scenario,
     shards: Vec<(String, RunReport)>,
 ) -> Result<RunReport, MergeError> {
-    let mut parts = check(scenario, shards)?;
+    let mut parts = validate_shards(scenario, shards)?;
     let earliest = parts
         .iter()
         .flat_map(|p| p.shard.clock_started_unix_ms.iter().copied())
@@ -227,7 +227,10 @@ pub fn merge(
 
 /// Labels, shard manifests, and the checks that the records are all the
 /// shards of one run of `scenario`, each once.
-fn check(scenario: &Scenario, shards: Vec<(String, RunReport)>) -> Result<Vec<Part>, MergeError> {
+fn validate_shards(
+    scenario: &Scenario,
+    shards: Vec<(String, RunReport)>,
+) -> Result<Vec<Part>, MergeError> {
     let mut parts: Vec<Part> = Vec::with_capacity(shards.len());
     let mut owner: BTreeMap<u32, String> = BTreeMap::new();
     for (label, report) in shards {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use somon_chaos::{Event, EventKind, OperatorAction, ProcessFault, Step};
 use somon_loadgen::{
     new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Measurement, Model,
-    Outcome as Sent, RunOutput, SelfCheck, Validity,
+    RequestOutcome, RunOutput, SelfCheck, Validity,
 };
 use somon_scenarios::gameday::{
     alert_fired_at, measure_drill, Anchor, Drill, FaultRef, FaultWindow, Observation, Plan,
@@ -520,13 +520,13 @@ fn a_latency_alert_reads_its_journey_per_second_from_the_interval_log() {
     // (a slow failure among fast successes), 5 ms (while y, another
     // journey, is slow), 80 ms, 80 ms.
     let lines: [(u64, Key, u64); 7] = [
-        (0, Key::new("x", "p", Sent::Ok), 80_000),
-        (1, Key::new("x", "p", Sent::Ok), 1_000),
-        (1, Key::new("x", "p", Sent::Status5xx), 80_000),
-        (2, Key::new("x", "p", Sent::Ok), 5_000),
-        (2, Key::new("y", "p", Sent::Ok), 900_000),
-        (3, Key::new("x", "p", Sent::Ok), 80_000),
-        (4, Key::new("x", "p", Sent::Ok), 80_000),
+        (0, Key::new("x", "p", RequestOutcome::Ok), 80_000),
+        (1, Key::new("x", "p", RequestOutcome::Ok), 1_000),
+        (1, Key::new("x", "p", RequestOutcome::Status5xx), 80_000),
+        (2, Key::new("x", "p", RequestOutcome::Ok), 5_000),
+        (2, Key::new("y", "p", RequestOutcome::Ok), 900_000),
+        (3, Key::new("x", "p", RequestOutcome::Ok), 80_000),
+        (4, Key::new("x", "p", RequestOutcome::Ok), 80_000),
     ];
     let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
     for (second, key, micros) in &lines {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::{BreakerSettings, Breakers, CallOutcome, Config, Metrics, Op, Outcome};
+use crate::{BreakerSettings, Breakers, CallOutcome, Config, Metrics, Op, OpOutcome};
 use registry::RegistryClient;
 pub use registry::{sha256_hex, ExternalModule};
 
@@ -221,10 +221,10 @@ impl Externals {
         let fetched = self.client.fetch(registry, name, settings.timeout).await;
         let now = Instant::now();
         let (outcome, call) = match &fetched {
-            Ok(_) => (Outcome::Ok, CallOutcome::Success),
+            Ok(_) => (OpOutcome::Ok, CallOutcome::Success),
             // The registry answered; the package just is not there.
-            Err(ExternalError::NotFound { .. }) => (Outcome::Error, CallOutcome::Success),
-            Err(_) => (Outcome::Error, CallOutcome::Failure),
+            Err(ExternalError::NotFound { .. }) => (OpOutcome::Error, CallOutcome::Success),
+            Err(_) => (OpOutcome::Error, CallOutcome::Failure),
         };
         metrics.record(Op::External, outcome, now - started, now);
         breaker.record(permit, call, now);

@@ -106,7 +106,7 @@ pub use lexer::{tokenize, Span, Token, TokenKind};
 pub use loader::{Loaded, Loader, WarmReport};
 pub use metrics::{
     decode_histogram, HistogramDecodeError, LatencySummary, Metrics, MetricsExport, MetricsReport,
-    Op, OpExport, OpSnapshot, Outcome, MAX_LATENCY_MICROS, SHARDS, SIGNIFICANT_DIGITS, WINDOW,
+    Op, OpExport, OpOutcome, OpSnapshot, MAX_LATENCY_MICROS, SHARDS, SIGNIFICANT_DIGITS, WINDOW,
 };
 pub use module::{
     CachedModule, CompiledSource, Dependency, FileStamp, Import, ImportKind, Resolved,

@@ -106,7 +106,7 @@ impl Op {
 
 /// Whether a measured operation succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum OpOutcome {
     /// It produced its result.
     Ok,
     /// It failed; it is counted in `errors` and its latency still recorded.
@@ -175,12 +175,12 @@ pub struct OpExport {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use somon_system::{Metrics, Op, Outcome};
+/// use somon_system::{Metrics, Op, OpOutcome};
 ///
 /// let start = Instant::now();
 /// let metrics = Metrics::new(start);
-/// metrics.record(Op::Load, Outcome::Ok, Duration::from_millis(4), start);
-/// metrics.record(Op::Load, Outcome::Error, Duration::from_millis(8), start);
+/// metrics.record(Op::Load, OpOutcome::Ok, Duration::from_millis(4), start);
+/// metrics.record(Op::Load, OpOutcome::Error, Duration::from_millis(8), start);
 ///
 /// let later = start + Duration::from_secs(90);
 /// let load = metrics.op(Op::Load, later);
@@ -223,9 +223,9 @@ impl Slot {
         }
     }
 
-    fn record(&mut self, micros: u64, outcome: Outcome) {
+    fn record(&mut self, micros: u64, outcome: OpOutcome) {
         record_micros(&mut self.histogram, micros);
-        if outcome == Outcome::Error {
+        if outcome == OpOutcome::Error {
             self.errors += 1;
         }
     }
@@ -278,7 +278,7 @@ impl Global {
     }
 
     /// Records a sample older than its shard's current slot.
-    fn record_late(&mut self, epoch: u64, micros: u64, outcome: Outcome) {
+    fn record_late(&mut self, epoch: u64, micros: u64, outcome: OpOutcome) {
         record_micros(self.cumulative(), micros);
         if let Some(slot) = self.ring_slot(epoch) {
             slot.record(micros, outcome);
@@ -322,7 +322,7 @@ impl Metrics {
 
     /// Counts one operation and records its latency in microseconds, at 3
     /// significant digits; latencies above 60 s are recorded as 60 s.
-    pub fn record(&self, op: Op, outcome: Outcome, latency: Duration, now: Instant) {
+    pub fn record(&self, op: Op, outcome: OpOutcome, latency: Duration, now: Instant) {
         self.record_in_shard(shard_index(), op, outcome, latency, now);
     }
 
@@ -330,13 +330,13 @@ impl Metrics {
         &self,
         shard: usize,
         op: Op,
-        outcome: Outcome,
+        outcome: OpOutcome,
         latency: Duration,
         now: Instant,
     ) {
         let counters = &self.counters[op.index()];
         counters.total.fetch_add(1, Ordering::Relaxed);
-        if outcome == Outcome::Error {
+        if outcome == OpOutcome::Error {
             counters.errors.fetch_add(1, Ordering::Relaxed);
         }
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
@@ -513,7 +513,7 @@ mod tests {
             let metrics = Metrics::new(start);
             let mut all = new_histogram();
             for &(shard, micros, secs, failed) in &samples {
-                let outcome = if failed { Outcome::Error } else { Outcome::Ok };
+                let outcome = if failed { OpOutcome::Error } else { OpOutcome::Ok };
                 let now = start + Duration::from_secs(secs);
                 metrics.record_in_shard(shard, Op::Load, outcome, Duration::from_micros(micros), now);
                 record_micros(&mut all, micros);

@@ -152,7 +152,7 @@ fn errors_use_the_last_sixty_seconds() {
     let metrics = Metrics::new(start);
     // Old failures: 100 % error rate, but outside the window at t = 120 s.
     for _ in 0..10 {
-        metrics.record(Op::Load, Outcome::Error, Duration::from_millis(1), start);
+        metrics.record(Op::Load, OpOutcome::Error, Duration::from_millis(1), start);
     }
     let now = start + Duration::from_secs(120);
     let report = |metrics: &Metrics| {
@@ -179,9 +179,9 @@ fn errors_use_the_last_sixty_seconds() {
         let metrics = Metrics::new(start);
         for i in 0..100 {
             let outcome = if i < failed {
-                Outcome::Error
+                OpOutcome::Error
             } else {
-                Outcome::Ok
+                OpOutcome::Ok
             };
             metrics.record(Op::Load, outcome, Duration::from_millis(1), now);
         }
@@ -193,7 +193,11 @@ fn errors_use_the_last_sixty_seconds() {
     // Too few loads to call it an outage: 1 error in 4 only warns.
     let metrics = Metrics::new(start);
     for i in 0..4 {
-        let outcome = if i == 0 { Outcome::Error } else { Outcome::Ok };
+        let outcome = if i == 0 {
+            OpOutcome::Error
+        } else {
+            OpOutcome::Ok
+        };
         metrics.record(Op::Load, outcome, Duration::from_millis(1), now);
     }
     assert_eq!(check(&report(&metrics), "errors").status, CheckStatus::Warn);

@@ -43,15 +43,15 @@ fn counters_are_exact_after_a_scripted_mix() {
     let metrics = Metrics::new(start);
     for i in 0..10 {
         let outcome = if i % 5 == 0 {
-            Outcome::Error
+            OpOutcome::Error
         } else {
-            Outcome::Ok
+            OpOutcome::Ok
         };
         metrics.record(Op::Load, outcome, ms(1), start + Duration::from_secs(i));
     }
-    metrics.record(Op::Compile, Outcome::Error, ms(3), start);
-    metrics.record(Op::Compile, Outcome::Ok, ms(3), start);
-    metrics.record(Op::Bundle, Outcome::Ok, ms(9), start);
+    metrics.record(Op::Compile, OpOutcome::Error, ms(3), start);
+    metrics.record(Op::Compile, OpOutcome::Ok, ms(3), start);
+    metrics.record(Op::Bundle, OpOutcome::Ok, ms(9), start);
 
     let now = start + Duration::from_secs(10);
     let load = metrics.op(Op::Load, now);
@@ -89,7 +89,7 @@ fn summaries_match_known_percentiles() {
     let metrics = Metrics::new(start);
     // 1..=1000 ms, one each: p50 = 500, p95 = 950, p99 = 990, p999 = 999.
     for n in 1..=1000 {
-        metrics.record(Op::Load, Outcome::Ok, ms(n), start);
+        metrics.record(Op::Load, OpOutcome::Ok, ms(n), start);
     }
     let summary = metrics.op(Op::Load, start).latency;
     assert_eq!(summary.count, 1000);
@@ -108,7 +108,7 @@ fn latencies_above_sixty_seconds_are_clamped() {
     let metrics = Metrics::new(start);
     metrics.record(
         Op::External,
-        Outcome::Error,
+        OpOutcome::Error,
         Duration::from_secs(3600),
         start,
     );
@@ -121,8 +121,8 @@ fn the_window_forgets_old_samples_and_keeps_recent_ones() {
     let start = Instant::now();
     let metrics = Metrics::new(start);
     let at = |secs| start + Duration::from_secs(secs);
-    metrics.record(Op::Load, Outcome::Error, ms(500), at(0));
-    metrics.record(Op::Load, Outcome::Ok, ms(2), at(45));
+    metrics.record(Op::Load, OpOutcome::Error, ms(500), at(0));
+    metrics.record(Op::Load, OpOutcome::Ok, ms(2), at(45));
 
     let early = metrics.op(Op::Load, at(50));
     assert_eq!((early.window_total, early.window_errors), (2, 1));
@@ -136,7 +136,7 @@ fn the_window_forgets_old_samples_and_keeps_recent_ones() {
     assert_eq!(later.latency.count, 2);
 
     // Recording later folds old slots into the cumulative histogram.
-    metrics.record(Op::Load, Outcome::Ok, ms(7), at(130));
+    metrics.record(Op::Load, OpOutcome::Ok, ms(7), at(130));
     let end = metrics.op(Op::Load, at(130));
     assert_eq!((end.window_total, end.window_errors), (1, 0));
     assert!(close(end.window.max, 7.0));
@@ -161,9 +161,9 @@ fn samples_with_an_older_now_still_count() {
     let start = Instant::now();
     let metrics = Metrics::new(start);
     let at = |secs| start + Duration::from_secs(secs);
-    metrics.record(Op::Load, Outcome::Ok, ms(1), at(30));
+    metrics.record(Op::Load, OpOutcome::Ok, ms(1), at(30));
     // A concurrent caller whose clock reading is older.
-    metrics.record(Op::Load, Outcome::Error, ms(1), at(5));
+    metrics.record(Op::Load, OpOutcome::Error, ms(1), at(5));
     let snapshot = metrics.op(Op::Load, at(30));
     assert_eq!((snapshot.window_total, snapshot.window_errors), (2, 1));
     assert_eq!(snapshot.latency.count, 2);
@@ -180,9 +180,9 @@ fn concurrent_recording_from_eight_threads_loses_nothing() {
             std::thread::spawn(move || {
                 for i in 0..5_000u64 {
                     let outcome = if i % 10 == 0 {
-                        Outcome::Error
+                        OpOutcome::Error
                     } else {
-                        Outcome::Ok
+                        OpOutcome::Ok
                     };
                     // Time advances so slots rotate while others record.
                     let now = start + Duration::from_millis(i * 10 + t);
@@ -220,12 +220,12 @@ fn export_decodes_back_to_the_original_histograms() {
     for n in 0..200 {
         metrics.record(
             Op::Load,
-            Outcome::Ok,
+            OpOutcome::Ok,
             Duration::from_micros(n * 137 + 5),
             at(n / 2),
         );
     }
-    metrics.record(Op::Compile, Outcome::Error, ms(40), at(1));
+    metrics.record(Op::Compile, OpOutcome::Error, ms(40), at(1));
     let now = at(100);
     let export = metrics.export(now);
     assert_eq!(export.window_seconds, 60);
@@ -279,9 +279,9 @@ fn report_with_loads() -> (Metrics, MetricsReport, Instant) {
     let metrics = Metrics::new(start);
     for n in 0..300u64 {
         let outcome = if n % 30 == 0 {
-            Outcome::Error
+            OpOutcome::Error
         } else {
-            Outcome::Ok
+            OpOutcome::Ok
         };
         metrics.record(
             Op::Load,
@@ -290,8 +290,8 @@ fn report_with_loads() -> (Metrics, MetricsReport, Instant) {
             start,
         );
     }
-    metrics.record(Op::Compile, Outcome::Error, ms(4), start);
-    metrics.record(Op::Bundle, Outcome::Error, ms(4), start);
+    metrics.record(Op::Compile, OpOutcome::Error, ms(4), start);
+    metrics.record(Op::Bundle, OpOutcome::Error, ms(4), start);
     let system = SystemMetrics {
         memory_usage: 42.5,
         rss_bytes: 123_456_789,

@@ -165,7 +165,7 @@ fn counts(phases: &[&PhaseRun], journey: Option<&str>) -> (u64, u64) {
                 continue;
             }
             requests += h.len();
-            if key.outcome != somon_loadgen::Outcome::Ok {
+            if key.outcome != somon_loadgen::RequestOutcome::Ok {
                 errors += h.len();
             }
         }

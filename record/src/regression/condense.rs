@@ -57,7 +57,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use somon_loadgen::{
-        new_histogram, ErrorCounts, IntervalLogWriter, Key, Model, Outcome as Sent, RunOutput,
+        new_histogram, ErrorCounts, IntervalLogWriter, Key, Model, RequestOutcome, RunOutput,
         SelfCheck, Validity,
     };
 
@@ -65,7 +65,7 @@ mod tests {
     use crate::{PhaseRun, RunRecord, RunStatus};
 
     /// A log of `(start ms, duration ms, op, outcome, latencies µs)`.
-    fn log(lines: &[(u64, u64, &str, Sent, &[u64])]) -> String {
+    fn log(lines: &[(u64, u64, &str, RequestOutcome, &[u64])]) -> String {
         let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
         for (start, duration, op, outcome, values) in lines {
             let mut h = new_histogram();
@@ -121,11 +121,11 @@ mod tests {
     #[test]
     fn each_journey_gets_its_seconds_with_every_outcome_and_no_short_tail() {
         let text = log(&[
-            (0, 1000, "load", Sent::Ok, &[1_000, 1_000, 1_000]),
-            (0, 1000, "load", Sent::Timeout, &[9_000]),
-            (0, 1000, "health", Sent::Ok, &[500]),
-            (1000, 1000, "load", Sent::Ok, &[2_000, 2_000]),
-            (3000, 300, "load", Sent::Ok, &[4_000]),
+            (0, 1000, "load", RequestOutcome::Ok, &[1_000, 1_000, 1_000]),
+            (0, 1000, "load", RequestOutcome::Timeout, &[9_000]),
+            (0, 1000, "health", RequestOutcome::Ok, &[500]),
+            (1000, 1000, "load", RequestOutcome::Ok, &[2_000, 2_000]),
+            (3000, 300, "load", RequestOutcome::Ok, &[4_000]),
         ]);
         let baseline = condense(&report(text)).unwrap();
         let journeys: Vec<&str> = baseline.series.iter().map(|s| &*s.journey).collect();

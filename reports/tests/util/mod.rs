@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 use somon_chaos::{Event, EventKind, ProcessFault, Step};
 use somon_loadgen::{
-    new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Model, Outcome as Load,
+    new_histogram, ErrorCounts, IntervalLogWriter, IntervalPoint, Key, Model, RequestOutcome,
     RunOutput, Sample, SelfCheck, Validity,
 };
 use somon_record::{
@@ -35,8 +35,8 @@ fn phase() -> PhaseRun {
     let mut log = IntervalLogWriter::new(SystemTime::UNIX_EPOCH);
     let mut series = Vec::new();
     let mut samples = Vec::new();
-    let ok = Key::new("load_cached", "steady", Load::Ok).tag();
-    let failed = Key::new("load_cached", "steady", Load::Status5xx).tag();
+    let ok = Key::new("load_cached", "steady", RequestOutcome::Ok).tag();
+    let failed = Key::new("load_cached", "steady", RequestOutcome::Status5xx).tag();
     for second in 0..SECONDS {
         let start = Duration::from_secs(second);
         let run_clock = (PHASE_START + start).as_secs_f64();

@@ -12,7 +12,7 @@ use somon_chaos::OperatorAction;
 use toml::Spanned;
 
 use super::{Anchor, Drill, FaultRef, Plan, Remedy, Signal};
-use crate::scenario::{syntax_error, Checker};
+use crate::scenario::{syntax_error, Validator};
 use crate::{parse_duration, Scenario, ScenarioError};
 
 #[derive(Deserialize)]
@@ -65,7 +65,7 @@ fn without_drills(text: &str) -> String {
     out
 }
 
-impl Checker<'_> {
+impl Validator<'_> {
     fn signal(&mut self, value: &Spanned<String>, path: &str) -> Option<Signal> {
         match value.get_ref().parse::<Signal>() {
             Ok(s) => Some(s),
@@ -128,7 +128,7 @@ impl Plan {
         };
         let raw: RawPlan = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         let scenario = Scenario::from_toml(file, &without_drills(text));
-        let mut c = Checker::new(text);
+        let mut c = Validator::new(text);
         let drills = drills(&mut c, raw.drills, scenario.as_ref().ok());
         let mut problems = c.problems;
         problems.sort_by_key(|p| (p.line, p.column));
@@ -164,7 +164,7 @@ impl Plan {
 }
 
 fn drills(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: Vec<Spanned<RawDrill>>,
     scenario: Option<&Scenario>,
 ) -> Vec<Drill> {
@@ -262,7 +262,7 @@ fn drills(
 }
 
 fn fault(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &Spanned<i64>,
     path: &str,
     scenario: Option<&Scenario>,
@@ -293,7 +293,7 @@ fn fault(
 }
 
 fn phase(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &Spanned<String>,
     path: &str,
     scenario: Option<&Scenario>,
@@ -309,7 +309,7 @@ fn phase(
 }
 
 fn alert_known(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     s: &Signal,
     raw: &Spanned<String>,
     path: &str,
@@ -336,7 +336,7 @@ fn alert_known(
     }
 }
 
-fn remedy(c: &mut Checker<'_>, raw: &Spanned<RawRemedy>, path: &str) -> Option<Remedy> {
+fn remedy(c: &mut Validator<'_>, raw: &Spanned<RawRemedy>, path: &str) -> Option<Remedy> {
     let r = raw.get_ref();
     let at = c.anchor(&r.at, &format!("{path}.at"));
     let action = match r.kind.get_ref().as_str() {

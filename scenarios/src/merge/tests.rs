@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use somon_loadgen::{Model, Outcome as LoadOutcome, Sample};
+use somon_loadgen::{Model, RequestOutcome, Sample};
 
 use super::*;
 use crate::{judge, Manifest, Outcome, Shard};
@@ -56,9 +56,9 @@ fn shard_report(shard: Shard, clock_ms: u64, requests: &[Request]) -> RunReport 
     let mut series: BTreeMap<u64, IntervalPoint> = BTreeMap::new();
     for ((sec, failed), h) in &per {
         let outcome = if *failed {
-            LoadOutcome::Status5xx
+            RequestOutcome::Status5xx
         } else {
-            LoadOutcome::Ok
+            RequestOutcome::Ok
         };
         let key = Key::new("ops", "steady", outcome);
         let at = Duration::from_secs(*sec);

@@ -188,7 +188,7 @@ pub async fn execute(scenario: &Scenario, options: &RunOptions) -> Result<RunRep
     }
     tracing::info!(scenario = %scenario.name, target = %target.base, "target ready");
 
-    let mut report = method(scenario, options, &target, registry.as_ref(), &modules).await;
+    let mut report = run_method(scenario, options, &target, registry.as_ref(), &modules).await;
     target.stop().await;
     manifest.wall_time = began.elapsed();
     // The shard part was filled in when the run clock started.
@@ -216,7 +216,7 @@ impl TargetKind {
 
 /// Steady state, phases under the fault timeline, rollback, steady state,
 /// verdicts.
-async fn method(
+async fn run_method(
     scenario: &Scenario,
     options: &RunOptions,
     target: &RunningTarget,
@@ -254,7 +254,7 @@ async fn method(
     report.manifest.shard = options
         .shard
         .map(|given| shard_manifest(given, scenario.seed, options.start_at));
-    let before = steady::check(scenario, "before", &cx).await;
+    let before = steady::verify(scenario, "before", &cx).await;
     let hypothesis_held = before.iter().all(|v| v.outcome != Outcome::Fail);
     report.steady_state.extend(before);
     if !hypothesis_held {
@@ -383,7 +383,7 @@ async fn method(
         };
         report
             .steady_state
-            .extend(steady::check(scenario, "after", &cx).await);
+            .extend(steady::verify(scenario, "after", &cx).await);
     }
 
     judge_report(scenario, &mut report);

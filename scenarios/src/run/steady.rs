@@ -18,7 +18,7 @@ const PROBE_RATE: f64 = 50.0;
 /// Runs a short probe of the scenario's first loaded journeys and judges
 /// every steady-state expression on it; the verdicts' phase is
 /// `steady-state-{when}`. No probes, no verdicts.
-pub(crate) async fn check(scenario: &Scenario, when: &str, cx: &PhaseContext<'_>) -> Vec<Verdict> {
+pub(crate) async fn verify(scenario: &Scenario, when: &str, cx: &PhaseContext<'_>) -> Vec<Verdict> {
     if scenario.steady_state.is_empty() {
         return Vec::new();
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::check::Checker;
+use super::validate::Validator;
 use super::{Load, Phase};
 
 /// How `somon-verify capacity` steps a scenario.
@@ -114,7 +114,7 @@ const MAX_STEPS: usize = 64;
 /// Checks `[capacity]` against the phases; `ids` holds the claim ids so a
 /// figure cannot reuse one.
 pub(super) fn capacity(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &Spanned<RawCapacity>,
     phases: &[Phase],
     ids: &mut BTreeSet<String>,
@@ -175,7 +175,11 @@ pub(super) fn capacity(
 }
 
 /// Explicit `steps`, or `start` × `factor`ⁿ up to `max`.
-fn steps(c: &mut Checker<'_>, raw: &RawCapacity, span: std::ops::Range<usize>) -> Option<Vec<f64>> {
+fn steps(
+    c: &mut Validator<'_>,
+    raw: &RawCapacity,
+    span: std::ops::Range<usize>,
+) -> Option<Vec<f64>> {
     let geometric = [&raw.start, &raw.factor, &raw.max];
     match (&raw.steps, geometric.iter().any(|g| g.is_some())) {
         (Some(steps), true) => {
@@ -264,7 +268,7 @@ pub(crate) fn geometric_steps(start: f64, factor: f64, max: f64) -> Vec<f64> {
 }
 
 fn figure(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &Spanned<RawFigure>,
     path: &str,
     ids: &mut BTreeSet<String>,

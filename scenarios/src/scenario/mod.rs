@@ -3,8 +3,8 @@
 //! with `file:line:col`; nothing downstream checks it again.
 
 mod capacity;
-mod check;
 mod raw;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,8 +14,8 @@ pub use somon_loadgen::Journey;
 use crate::{Claim, Expectation, RegressionSettings};
 
 pub use capacity::{CapacitySpec, Figure, FigureCheck};
-pub(crate) use check::{syntax_error, Checker};
-pub use check::{Problem, ScenarioError};
+pub(crate) use validate::{syntax_error, Validator};
+pub use validate::{Problem, ScenarioError};
 
 /// What the run measures.
 #[derive(Clone, Debug, PartialEq)]

@@ -23,14 +23,14 @@ use super::lock;
 use crate::{CachedModule, Error, ModuleId};
 
 /// What a load produced, as handed to every caller that waited for it.
-pub(super) type Outcome = Result<Arc<CachedModule>, Error>;
+pub(super) type OpOutcome = Result<Arc<CachedModule>, Error>;
 
 /// One load in progress.
 pub(super) struct Flight {
     /// The thread running the load.
     leader: ThreadId,
     /// `None` until the leader publishes.
-    result: Mutex<Option<Outcome>>,
+    result: Mutex<Option<OpOutcome>>,
     done: Condvar,
     /// Followers currently parked on `done` (diagnostics and tests).
     waiters: AtomicUsize,
@@ -107,7 +107,7 @@ impl Flights {
 
     /// Parks a follower until its leader publishes, then hands back a clone
     /// of the result.
-    pub(super) fn wait(&self, flight: &Flight) -> Outcome {
+    pub(super) fn wait(&self, flight: &Flight) -> OpOutcome {
         let outcome = {
             let mut slot = lock(&flight.result);
             loop {
@@ -176,11 +176,11 @@ impl Leader<'_> {
     /// Hands `outcome` to every follower and retires the flight. The caller
     /// inserts a successful result into the cache first, so that no caller
     /// can find neither the entry nor the flight and load again.
-    pub(super) fn finish(mut self, outcome: Outcome) {
+    pub(super) fn finish(mut self, outcome: OpOutcome) {
         self.publish(outcome);
     }
 
-    fn publish(&mut self, outcome: Outcome) {
+    fn publish(&mut self, outcome: OpOutcome) {
         self.published = true;
         *lock(&self.flight.result) = Some(outcome);
         {

@@ -131,10 +131,10 @@ pub(crate) fn encode_histogram(histogram: &Histogram<u64>) -> String {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use somon_system::{decode_histogram, Metrics, Op, Outcome};
+/// use somon_system::{decode_histogram, Metrics, Op, OpOutcome};
 /// let start = Instant::now();
 /// let metrics = Metrics::new(start);
-/// metrics.record(Op::Load, Outcome::Ok, Duration::from_millis(3), start);
+/// metrics.record(Op::Load, OpOutcome::Ok, Duration::from_millis(3), start);
 /// let export = metrics.export(start);
 /// let histogram = decode_histogram(&export.ops["load"].histogram).unwrap();
 /// assert_eq!(histogram, metrics.histogram(Op::Load));

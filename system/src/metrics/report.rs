@@ -85,7 +85,7 @@ impl MetricsReport {
     ///
     /// let start = Instant::now();
     /// let metrics = Metrics::new(start);
-    /// metrics.record(Op::Load, Outcome::Error, Duration::from_millis(2), start);
+    /// metrics.record(Op::Load, OpOutcome::Error, Duration::from_millis(2), start);
     /// let cache = CacheStats { size: 0, max_size: 10, memory_usage: 0, max_memory: 1024,
     ///     hits: 3, misses: 1, evictions: 0, compilations: 1, hit_rate: 0.75, most_accessed: vec![] };
     /// let report = MetricsReport::build(&metrics, &cache, vec![], 0, SystemMetrics::default(), start);

@@ -16,7 +16,7 @@ use super::AppState;
 use crate::graph::package_name;
 use crate::{
     bundle, BundleOptions, CachedModule, CycleStrategy, Defect, Dependency, Error, ExternalError,
-    ExternalSettings, ExternalUse, GraphOptions, Loaded, ModuleGraph, Op, Outcome, Resolved,
+    ExternalSettings, ExternalUse, GraphOptions, Loaded, ModuleGraph, Op, OpOutcome, Resolved,
 };
 
 /// The data-plane routes.
@@ -158,7 +158,7 @@ async fn load(
     let duration = started.elapsed();
     state
         .metrics
-        .record(Op::Load, Outcome::Ok, duration, Instant::now());
+        .record(Op::Load, OpOutcome::Ok, duration, Instant::now());
     Ok(Json(LoadResponse {
         id: module.id.to_string(),
         path,
@@ -240,7 +240,7 @@ async fn compile(
     let duration = started.elapsed();
     state
         .metrics
-        .record(Op::Compile, Outcome::Ok, duration, Instant::now());
+        .record(Op::Compile, OpOutcome::Ok, duration, Instant::now());
     Ok(Json(CompileResponse {
         entry: graph.entry.to_string(),
         modules: graph.modules.len(),
@@ -306,7 +306,7 @@ async fn bundle_entry(
     let duration = started.elapsed();
     state
         .metrics
-        .record(Op::Bundle, Outcome::Ok, duration, Instant::now());
+        .record(Op::Bundle, OpOutcome::Ok, duration, Instant::now());
     Ok(Json(BundleResponse {
         entry: entry.to_string(),
         code: out.code,
@@ -348,6 +348,6 @@ fn cycle_strategy(state: &AppState) -> CycleStrategy {
 fn record(state: &AppState, op: Op, started: Instant, error: impl Into<ApiError>) -> ApiError {
     state
         .metrics
-        .record(op, Outcome::Error, started.elapsed(), Instant::now());
+        .record(op, OpOutcome::Error, started.elapsed(), Instant::now());
     error.into()
 }

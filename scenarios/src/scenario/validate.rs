@@ -70,7 +70,7 @@ pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
 
 /// Collects problems against the source text (other file formats built on
 /// scenarios, such as game-day plans, use it too).
-pub(crate) struct Checker<'a> {
+pub(crate) struct Validator<'a> {
     text: &'a str,
     pub(crate) problems: Vec<Problem>,
 }
@@ -89,10 +89,10 @@ pub(crate) fn syntax_error(file: &Path, text: &str, error: &toml::de::Error) -> 
     }
 }
 
-impl<'a> Checker<'a> {
+impl<'a> Validator<'a> {
     /// No problems yet, in `text`.
-    pub(crate) fn new(text: &'a str) -> Checker<'a> {
-        Checker {
+    pub(crate) fn new(text: &'a str) -> Validator<'a> {
+        Validator {
             text,
             problems: Vec::new(),
         }
@@ -159,21 +159,21 @@ impl Scenario {
     /// exist — each with `file:line:col`.
     pub fn from_toml(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         let raw: RawScenario = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
-        let mut checker = Checker::new(text);
-        let scenario = check(&mut checker, raw);
-        if checker.problems.is_empty() {
+        let mut validator = Validator::new(text);
+        let scenario = validate(&mut validator, raw);
+        if validator.problems.is_empty() {
             Ok(scenario)
         } else {
-            checker.problems.sort_by_key(|p| (p.line, p.column));
+            validator.problems.sort_by_key(|p| (p.line, p.column));
             Err(ScenarioError {
                 file: file.to_path_buf(),
-                problems: checker.problems,
+                problems: validator.problems,
             })
         }
     }
 }
 
-fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
+fn validate(c: &mut Validator<'_>, raw: RawScenario) -> Scenario {
     if raw.name.get_ref().trim().is_empty() {
         c.at(raw.name.span(), "name", "must not be empty");
     }
@@ -300,7 +300,7 @@ fn check(c: &mut Checker<'_>, raw: RawScenario) -> Scenario {
 }
 
 fn claims_alerts(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &[Spanned<RawClaim>],
     phases: &BTreeSet<String>,
     ids: &mut BTreeSet<String>,
@@ -309,7 +309,7 @@ fn claims_alerts(
 }
 
 fn claims(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &[Spanned<RawClaim>],
     section: &str,
     phases: &BTreeSet<String>,
@@ -362,7 +362,7 @@ fn claims(
     out
 }
 
-fn target(c: &mut Checker<'_>, raw: Spanned<RawTarget>) -> Target {
+fn target(c: &mut Validator<'_>, raw: Spanned<RawTarget>) -> Target {
     let span = raw.span();
     let raw = raw.into_inner();
     let config = raw
@@ -403,7 +403,7 @@ fn target(c: &mut Checker<'_>, raw: Spanned<RawTarget>) -> Target {
     }
 }
 
-fn corpus(c: &mut Checker<'_>, raw: &super::raw::RawCorpus) -> CorpusShape {
+fn corpus(c: &mut Validator<'_>, raw: &super::raw::RawCorpus) -> CorpusShape {
     let default = CorpusShape::default();
     let shape = CorpusShape {
         modules: raw.modules.unwrap_or(default.modules),
@@ -430,7 +430,7 @@ fn corpus(c: &mut Checker<'_>, raw: &super::raw::RawCorpus) -> CorpusShape {
 }
 
 fn journeys(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &Spanned<RawLoad>,
     path: &str,
     requests: &BTreeMap<String, Journey>,
@@ -466,13 +466,13 @@ fn journeys(
 }
 
 fn load(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &Spanned<RawLoad>,
     path: &str,
     requests: &BTreeMap<String, Journey>,
 ) -> Option<Load> {
     let load = raw.get_ref();
-    let opt = |c: &mut Checker<'_>, v: &Option<Spanned<String>>, field: &str| {
+    let opt = |c: &mut Validator<'_>, v: &Option<Spanned<String>>, field: &str| {
         v.as_ref().map_or(Some(Duration::ZERO), |v| {
             c.duration(v, &format!("{path}.{field}"))
         })
@@ -549,7 +549,7 @@ fn load(
 }
 
 fn fault(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &Spanned<RawFault>,
     path: &str,
     total: Duration,
@@ -572,7 +572,7 @@ fn fault(
         }
     }
     let kind = f.kind.get_ref().as_str();
-    let need = |c: &mut Checker<'_>, ok: bool, what: &str| {
+    let need = |c: &mut Validator<'_>, ok: bool, what: &str| {
         if !ok {
             c.at(span.clone(), path, format!("fault \"{kind}\" needs {what}"));
         }

@@ -11,13 +11,13 @@ use toml::Spanned;
 
 use super::super::raw::{RawCheck, RawRegression, RawRequest, RawTolerance};
 use super::super::{EndpointCheck, Journey};
-use super::Checker;
+use super::Validator;
 use crate::parse_duration;
 use crate::RegressionSettings;
 
 /// `[[requests]]` as journeys, by name.
 pub(super) fn requests(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &[Spanned<RawRequest>],
 ) -> BTreeMap<String, Journey> {
     let mut out = BTreeMap::new();
@@ -96,7 +96,7 @@ pub(super) fn requests(
 }
 
 /// `[[checks]]`.
-pub(super) fn checks(c: &mut Checker<'_>, raw: &[Spanned<RawCheck>]) -> Vec<EndpointCheck> {
+pub(super) fn checks(c: &mut Validator<'_>, raw: &[Spanned<RawCheck>]) -> Vec<EndpointCheck> {
     let mut out: Vec<EndpointCheck> = Vec::new();
     for (i, check) in raw.iter().enumerate() {
         let path = format!("checks[{i}]");
@@ -163,7 +163,7 @@ pub(super) fn checks(c: &mut Checker<'_>, raw: &[Spanned<RawCheck>]) -> Vec<Endp
 
 /// `[regression]`, defaults where absent.
 pub(super) fn regression(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: Option<&Spanned<RawRegression>>,
 ) -> RegressionSettings {
     let mut out = RegressionSettings::default();

@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use super::super::raw::RawClaim;
 use super::super::{Fault, FaultStep};
-use super::Checker;
+use super::Validator;
 use crate::{Dependency, Expectation, Metric};
 
 /// Faults the run records as hitting every external of the corpus (a
@@ -47,7 +47,7 @@ fn hits_externals(fault: &Fault) -> bool {
 /// or whose run ends before event + threshold. `total` is the planned run
 /// length, `externals` the corpus's.
 pub(super) fn time_to_state(
-    c: &mut Checker<'_>,
+    c: &mut Validator<'_>,
     raw: &[Spanned<RawClaim>],
     faults: &[FaultStep],
     total: Duration,
