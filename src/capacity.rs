@@ -138,7 +138,11 @@ async fn search(
 
 /// The chart and pages of the curve (`charts/capacity.*`, `capacity.html`,
 /// `capacity.md`), then the scaling figures' verdicts under the Markdown.
-fn write_curve(out: &Path, scenario: &Scenario, report: &CapacityReport) -> anyhow::Result<()> {
+pub(crate) fn write_curve(
+    out: &Path,
+    scenario: &Scenario,
+    report: &CapacityReport,
+) -> anyhow::Result<()> {
     use somon_reports::capacity::{write_capacity_dir, CapacityCurve, CapacityStep};
     use somon_scenarios::Metric;
     let unit = match report.unit {

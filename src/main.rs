@@ -24,6 +24,7 @@ mod report;
 mod run;
 mod serve;
 mod session;
+mod standin;
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +45,9 @@ enum Command {
     Bundle(bundle::BundleArgs),
     /// Run the reference module system's HTTP server (default 127.0.0.1:8080).
     Serve(ServeArgs),
+    /// Run the stand-in service (default 127.0.0.1:3000): a profile's
+    /// target with one knob per threshold, as the mutation matrix runs it.
+    Standin(standin::StandInArgs),
     /// List the scenarios of a catalog with their claims.
     Scenarios {
         /// The catalog directory.
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
         Command::Corpus(args) => corpus::run_corpus(args),
         Command::Bundle(args) => bundle::run_bundle(args),
         Command::Serve(args) => serve::run_serve(args),
+        Command::Standin(args) => standin::run_standin(&args),
         Command::Scenarios { dir } => catalog::run_scenarios(&dir),
         Command::Check { file } => check::run_check(&file),
         Command::Run { scenario, flags } => run::run_scenario(&scenario, &flags),

@@ -56,7 +56,7 @@ pub use scenario::{
     CapacitySpec, CorpusShape, EndpointCheck, Fault, FaultStep, Figure, FigureCheck, Journey, Load,
     Phase, Problem, Scenario, ScenarioError, Target,
 };
-pub use twins::{Falsifies, TwinEntry, TwinMap, Uncovered};
+pub use twins::{Falsifies, KnobEntry, StandInProfile, TwinEntry, TwinMap, Uncovered};
 
 // The record and its judgement live in `somon-record`; they are re-exported
 // here so that code driving a scenario needs one import.

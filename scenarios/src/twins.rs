@@ -49,6 +49,36 @@ pub struct Falsifies {
     pub reason: String,
 }
 
+/// A profile (claims about another service, run with `--target URL`) that
+/// the matrix runs against the stand-in service instead of a defect twin:
+/// `base` is the stand-in's setting on which every claim of it PASSes.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandInProfile {
+    /// The scenario's `name`.
+    pub scenario: String,
+    /// Knobs (`metric:NAME=VALUE`, …) the sound stand-in is set to.
+    #[serde(default)]
+    pub base: Vec<String>,
+}
+
+/// One profile claim's knob: turned to `over` (one knob past the claim's
+/// threshold, on the profile's base setting) the claim must FAIL; turned to
+/// `inside` (just inside it) it must PASS.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnobEntry {
+    /// The scenario's `name`.
+    pub scenario: String,
+    /// The claim's (or alert's) `id` in that scenario.
+    pub claim: String,
+    /// The knob that crosses only this claim's threshold.
+    pub over: String,
+    /// The knob just inside it, when it differs from the base setting.
+    #[serde(default)]
+    pub inside: Option<String>,
+}
+
 /// The whole map, in file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TwinMap {
@@ -58,6 +88,10 @@ pub struct TwinMap {
     pub uncovered: Vec<Uncovered>,
     /// Twins that falsify a figure (`[[falsifies]]`).
     pub falsifies: Vec<Falsifies>,
+    /// Profiles run against the stand-in service (`[[standin]]`).
+    pub standins: Vec<StandInProfile>,
+    /// Their claims' knobs (`[[knob]]`).
+    pub knobs: Vec<KnobEntry>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +103,10 @@ struct RawMap {
     uncovered: Vec<Uncovered>,
     #[serde(default)]
     falsifies: Vec<Falsifies>,
+    #[serde(default)]
+    standin: Vec<StandInProfile>,
+    #[serde(default)]
+    knob: Vec<KnobEntry>,
 }
 
 impl TwinMap {
@@ -94,10 +132,37 @@ impl TwinMap {
                 })?;
             }
         }
+        let knob = |scenario: &str, text: &str| {
+            text.parse::<somon_standin::Knob>()
+                .map(drop)
+                .map_err(|e| format!("{}: {scenario}: {e}", file.display()))
+        };
+        for profile in &raw.standin {
+            for text in &profile.base {
+                knob(&profile.scenario, text)?;
+            }
+        }
+        for entry in &raw.knob {
+            if !raw.standin.iter().any(|p| p.scenario == entry.scenario) {
+                return Err(format!(
+                    "{}: [[knob]] {}/{}: no [[standin]] for scenario {}",
+                    file.display(),
+                    entry.scenario,
+                    entry.claim,
+                    entry.scenario
+                ));
+            }
+            knob(&entry.scenario, &entry.over)?;
+            if let Some(inside) = &entry.inside {
+                knob(&entry.scenario, inside)?;
+            }
+        }
         Ok(TwinMap {
             entries: raw.catch,
             uncovered: raw.uncovered,
             falsifies: raw.falsifies,
+            standins: raw.standin,
+            knobs: raw.knob,
         })
     }
 
@@ -120,6 +185,18 @@ impl TwinMap {
             .flat_map(|e| e.defects.iter().map(String::as_str))
             .collect();
         set.into_iter().collect()
+    }
+
+    /// Whether `claim` of `scenario` is shown able to fail: mapped to a
+    /// defect twin or to a stand-in knob.
+    pub fn covers(&self, scenario: &str, claim: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.scenario == scenario && e.claim == claim)
+            || self
+                .knobs
+                .iter()
+                .any(|k| k.scenario == scenario && k.claim == claim)
     }
 
     /// Whether `defect` is expected to fail `claim` of `scenario`.
@@ -158,5 +235,18 @@ mod tests {
         let map = TwinMap::from_toml(Path::new("t.toml"), &open).unwrap();
         assert_eq!(map.uncovered.len(), 1);
         assert_eq!(map.scenarios(), vec!["s"], "uncovered claims are not run");
+    }
+
+    #[test]
+    fn knobs_need_their_profile_and_must_parse() {
+        let profile = "[[standin]]\nscenario = \"p\"\nbase = [\"metric:q=1\"]\n";
+        let knob = "[[knob]]\nscenario = \"p\"\nclaim = \"c\"\nover = \"errors=2%\"\ninside = \"errors=0.5%\"\n";
+        let map = TwinMap::from_toml(Path::new("t.toml"), &format!("{profile}{knob}")).unwrap();
+        assert!(map.covers("p", "c") && !map.covers("p", "d"));
+        let e = TwinMap::from_toml(Path::new("t.toml"), knob).unwrap_err();
+        assert!(e.contains("no [[standin]]"), "{e}");
+        let bad = format!("{profile}{}", knob.replace("errors=2%", "errors=2"));
+        let e = TwinMap::from_toml(Path::new("t.toml"), &bad).unwrap_err();
+        assert!(e.contains("errors=2"), "{e}");
     }
 }

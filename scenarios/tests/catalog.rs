@@ -149,31 +149,46 @@ fn alert_claims_agree_with_the_prometheus_rules() {
     }
 }
 
-/// The twin map names only shipped scenarios and claims (catalog and CI
-/// gate suites, which `mutants` runs), and only known defects.
+/// The twin map names only shipped verdicts (catalog and CI gate suites'
+/// claims, profiles' claims, game-day drills, capacity figures: what
+/// `mutants` runs), each `[[catch]]` with a defect and each `[[knob]]` on a
+/// profile, and only known defects and valid knobs (`TwinMap::from_toml`).
 #[test]
 fn the_twin_map_points_at_shipped_claims() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
-    let all = shipped_scenarios();
-    assert!(!map.entries.is_empty());
+    let sources = verdict_sources();
+    let shipped =
+        |scenario: &str, claim: &str| sources.iter().any(|(s, c)| s == scenario && c == claim);
+    assert!(!map.entries.is_empty() && !map.knobs.is_empty());
     for entry in &map.entries {
-        let scenario = all
-            .iter()
-            .find(|s| s.name == entry.scenario)
-            .unwrap_or_else(|| panic!("no scenario {}", entry.scenario));
         assert!(
-            scenario
-                .claims
-                .iter()
-                .chain(&scenario.alerts)
-                .any(|c| c.id == entry.claim),
-            "{} has no claim {}",
+            shipped(&entry.scenario, &entry.claim),
+            "[[catch]] {}/{}: no such shipped verdict",
             entry.scenario,
             entry.claim
         );
         assert!(!entry.defects.is_empty(), "{}: no defect", entry.claim);
+    }
+    let profiles: Vec<String> =
+        toml_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/profiles"))
+            .iter()
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+    for knob in &map.knobs {
+        assert!(
+            shipped(&knob.scenario, &knob.claim),
+            "[[knob]] {}/{}: no such shipped verdict",
+            knob.scenario,
+            knob.claim
+        );
+        assert!(
+            profiles.contains(&knob.scenario),
+            "[[knob]] {}/{}: knobs are for profiles (catalog/profiles/), which have no twin",
+            knob.scenario,
+            knob.claim
+        );
     }
 }
 
@@ -245,10 +260,7 @@ fn every_verdict_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
     let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
     let sources = verdict_sources();
     for (scenario, claim) in &sources {
-        let mapped = map
-            .entries
-            .iter()
-            .any(|e| e.scenario == *scenario && e.claim == *claim);
+        let mapped = map.covers(scenario, claim);
         let listed = map
             .uncovered
             .iter()

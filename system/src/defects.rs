@@ -67,11 +67,23 @@ pub enum Defect {
     /// lookup): bundling with a source map grows with the square of the
     /// bundle's size.
     QuadraticSourceMap,
+    /// `/health` answers `healthy` whatever its checks say (a liveness stub
+    /// standing in for the health check): an open breaker, an error burst
+    /// or memory pressure never shows.
+    StaticHealth,
+    /// `POST /circuit-breakers/NAME/reset` acknowledges the reset and does
+    /// not do it: the breaker stays open until its retry delay runs out.
+    ResetIgnored,
+    /// `POST /cache/clear` reports the entries as cleared and keeps them.
+    ClearIgnored,
+    /// A `maxCacheSize` patch is accepted and shown in `/config` but only
+    /// takes effect at the next start: the running cache keeps its size.
+    ShrinkOnRestart,
 }
 
 impl Defect {
     /// Every defect, in a stable order.
-    pub const ALL: [Defect; 18] = [
+    pub const ALL: [Defect; 22] = [
         Defect::FifoEviction,
         Defect::StaleCache,
         Defect::HitRateZero,
@@ -90,6 +102,10 @@ impl Defect {
         Defect::BusyPoll,
         Defect::UnbufferedRead,
         Defect::QuadraticSourceMap,
+        Defect::StaticHealth,
+        Defect::ResetIgnored,
+        Defect::ClearIgnored,
+        Defect::ShrinkOnRestart,
     ];
 
     /// Its name on the command line and in `SOMON_DEFECTS`.
@@ -113,6 +129,10 @@ impl Defect {
             Defect::BusyPoll => "busy-poll",
             Defect::UnbufferedRead => "unbuffered-read",
             Defect::QuadraticSourceMap => "quadratic-source-map",
+            Defect::StaticHealth => "static-health",
+            Defect::ResetIgnored => "reset-ignored",
+            Defect::ClearIgnored => "clear-ignored",
+            Defect::ShrinkOnRestart => "shrink-on-restart",
         }
     }
 

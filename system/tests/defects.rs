@@ -356,3 +356,118 @@ async fn quadratic_source_map_emits_the_same_bundle() {
     );
     assert_eq!(bundles[0], bundles[1]);
 }
+
+fn with_breaker() -> Config {
+    Config {
+        externals: vec!["lodash".into()],
+        retry_delay_ms: 60_000,
+        ..Config::default()
+    }
+}
+
+async fn breaker_state(state: &AppState) -> serde_json::Value {
+    get(state, "/circuit-breakers/status").await.body["breakers"]["lodash"]["state"].clone()
+}
+
+#[tokio::test]
+async fn reset_ignored_acknowledges_a_reset_and_leaves_the_breaker_open() {
+    for defect in [None, Some(Defect::ResetIgnored)] {
+        let tree = modules(0);
+        let state = state(&tree, with_breaker(), defect);
+        let closed = breaker_state(&state).await;
+        assert_eq!(
+            post(&state, "/circuit-breakers/force-open/lodash", "")
+                .await
+                .status,
+            200
+        );
+        let open = breaker_state(&state).await;
+        assert_ne!(open, closed);
+        let reply = post(&state, "/circuit-breakers/reset/lodash", "").await;
+        assert_eq!(reply.status, 200, "{defect:?}: {}", reply.text);
+        let after = breaker_state(&state).await;
+        assert_eq!(after == open, defect.is_some(), "{defect:?}: {after}");
+        // An unknown breaker is still refused.
+        assert_eq!(
+            post(&state, "/circuit-breakers/reset/nope", "")
+                .await
+                .status,
+            404
+        );
+    }
+}
+
+#[tokio::test]
+async fn static_health_answers_healthy_with_a_breaker_open() {
+    for defect in [None, Some(Defect::StaticHealth)] {
+        let tree = modules(0);
+        let state = state(&tree, with_breaker(), defect);
+        assert_eq!(
+            post(&state, "/circuit-breakers/force-open/lodash", "")
+                .await
+                .status,
+            200
+        );
+        let health = get(&state, "/health").await;
+        let status = health.body["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            status == "healthy",
+            defect.is_some(),
+            "{defect:?}: {}",
+            health.text
+        );
+        // The checks are still run and shown: only the verdict is wrong.
+        assert!(
+            health.text.contains("Circuit breakers open: lodash"),
+            "{}",
+            health.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn clear_ignored_reports_a_clear_and_keeps_the_entries() {
+    for defect in [None, Some(Defect::ClearIgnored)] {
+        let tree = modules(3);
+        let state = state(&tree, Config::default(), defect);
+        for i in 0..3 {
+            assert_eq!(
+                get(&state, &format!("/modules/load?path=m{i}.som"))
+                    .await
+                    .status,
+                200
+            );
+        }
+        let reply = post(&state, "/cache/clear", "").await;
+        assert_eq!(reply.body["cleared"], 3, "{defect:?}: {}", reply.text);
+        assert_eq!(
+            cached(&state, "m0.som").await,
+            defect.is_some(),
+            "{defect:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shrink_on_restart_keeps_the_running_cache_at_its_old_size() {
+    for defect in [None, Some(Defect::ShrinkOnRestart)] {
+        let tree = modules(5);
+        let state = state(&tree, Config::default(), defect);
+        for i in 0..5 {
+            assert_eq!(
+                get(&state, &format!("/modules/load?path=m{i}.som"))
+                    .await
+                    .status,
+                200
+            );
+        }
+        let patched = post(&state, "/config", r#"{"maxCacheSize": 2}"#).await;
+        assert_eq!(patched.status, 200, "{}", patched.text);
+        assert_eq!(get(&state, "/config").await.body["maxCacheSize"], 2);
+        let held = state.loader.cache().len();
+        assert_eq!(held, if defect.is_some() { 5 } else { 2 }, "{defect:?}");
+    }
+}

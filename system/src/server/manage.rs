@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::api_error::ApiError;
 use super::input::{query_param, JsonBody};
 use super::AppState;
-use crate::{CacheStats, Config};
+use crate::{CacheStats, Config, Defect};
 
 /// The management routes (guarded by auth and lockdown in [`super::router`]).
 pub(super) fn management_routes() -> Router<AppState> {
@@ -59,7 +59,13 @@ async fn post_config(
 }
 
 async fn cache_clear(State(state): State<AppState>) -> Json<Value> {
-    let cleared = state.loader.cache().clear();
+    let cache = state.loader.cache();
+    let cleared = if state.defects.has(Defect::ClearIgnored) {
+        // Defect::ClearIgnored: counted as cleared, kept.
+        cache.stats().size
+    } else {
+        cache.clear()
+    };
     tracing::info!(cache.cleared = cleared, "cache cleared");
     Json(json!({ "cleared": cleared }))
 }
@@ -155,7 +161,15 @@ async fn breaker_reset(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.externals.breakers.reset(&name, Instant::now()) {
+    let breakers = &state.externals.breakers;
+    let now = Instant::now();
+    let known = if state.defects.has(Defect::ResetIgnored) {
+        // Defect::ResetIgnored: acknowledged, not done.
+        breakers.statuses(now).iter().any(|b| b.name == name)
+    } else {
+        breakers.reset(&name, now)
+    };
+    if !known {
         return Err(unknown_breaker(&state, &name));
     }
     tracing::info!(breaker.name = %name, "circuit breaker reset");

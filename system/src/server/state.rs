@@ -201,7 +201,11 @@ impl AppState {
         }
         let now = Instant::now();
         let cache = self.loader.cache();
-        cache.set_limits(cache_limits(&new));
+        // Defect::ShrinkOnRestart: the new size is the config's, not the
+        // running cache's.
+        if !self.defects.has(Defect::ShrinkOnRestart) {
+            cache.set_limits(cache_limits(&new));
+        }
         cache.set_validation(new.cache_validation);
         let breakers = &self.externals.breakers;
         breakers.set_settings(breaker_settings(&new), now);
