@@ -131,6 +131,7 @@ async fn answer(shared: Arc<Shared>, uri: Uri) -> Response {
         return metrics(&shared).into_response();
     }
     if !knobs.latency.is_zero() {
+        // The latency knob is this wait: the answer is slow on purpose.
         tokio::time::sleep(knobs.latency).await;
     }
     let n = shared.answered.fetch_add(1, Ordering::Relaxed);
