@@ -56,6 +56,13 @@ fn every_catalog_scenario_checks_and_cites_its_source() {
     }
 }
 
+/// `twins.toml`, parsed (a parse error fails the test with its place).
+fn twin_map() -> somon_scenarios::TwinMap {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The `.toml` files of `dir`, sorted.
 fn tomls(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -155,9 +162,7 @@ fn alert_claims_agree_with_the_prometheus_rules() {
 /// profile, and only known defects and valid knobs (`TwinMap::from_toml`).
 #[test]
 fn the_twin_map_points_at_shipped_claims() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let map = twin_map();
     let sources = verdict_sources();
     let shipped =
         |scenario: &str, claim: &str| sources.iter().any(|(s, c)| s == scenario && c == claim);
@@ -172,7 +177,7 @@ fn the_twin_map_points_at_shipped_claims() {
         assert!(!entry.defects.is_empty(), "{}: no defect", entry.claim);
     }
     let profiles: Vec<String> =
-        toml_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/profiles"))
+        tomls(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/profiles"))
             .iter()
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
@@ -207,7 +212,7 @@ fn verdict_sources() -> Vec<(String, String)> {
             out.push((scenario.name.clone(), figure.id.clone()));
         }
     }
-    for path in toml_files(&root.join("catalog/gamedays")) {
+    for path in tomls(&root.join("catalog/gamedays")) {
         let text = std::fs::read_to_string(&path).unwrap();
         let plan = somon_scenarios::gameday::Plan::from_toml(&path, &text)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -227,22 +232,12 @@ fn shipped_scenarios() -> Vec<Scenario> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut scenarios: Vec<Scenario> = catalog().into_iter().map(|(_, s)| s).collect();
     for dir in [root.join("../ci"), root.join("catalog/profiles")] {
-        scenarios.extend(toml_files(&dir).into_iter().map(|path| {
+        scenarios.extend(tomls(&dir).into_iter().map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
             Scenario::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"))
         }));
     }
     scenarios
-}
-
-fn toml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// A verdict no twin can break is worth nothing, and "0 missed" must not
@@ -255,9 +250,7 @@ fn toml_files(dir: &Path) -> Vec<PathBuf> {
 /// claim's.
 #[test]
 fn every_verdict_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let map = twin_map();
     let sources = verdict_sources();
     for (scenario, claim) in &sources {
         let mapped = map.covers(scenario, claim);
@@ -300,9 +293,7 @@ fn every_verdict_is_mapped_or_listed_uncovered_and_every_defect_is_mapped() {
 /// twin belongs to the check that audits the figure.
 #[test]
 fn no_twin_is_caught_by_construction() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let map = somon_scenarios::TwinMap::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let map = twin_map();
     let all = shipped_scenarios();
     assert!(!map.falsifies.is_empty());
     for entry in &map.entries {
