@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use somon_scenarios::capacity::{self, CapacityReport, StepOutcome, StepResult};
-use somon_scenarios::{parse_duration, Exit, RunError, RunReport, Scenario};
+use somon_scenarios::{parse_duration, Exit, RunError, RunReport, Scenario, Secrets};
 
 use crate::run::RunFlags;
 use crate::session::Session;
@@ -104,7 +104,7 @@ async fn search(
         |step| session.options(&format!("step-{}", step.load)),
         |step, report| {
             let dir = out.join(format!("step-{:02}-{}", step_dirs.len() + 1, step.load));
-            if let Err(e) = write_step(&dir, report) {
+            if let Err(e) = write_step(&dir, report, &scenario.secrets) {
                 write_error.get_or_insert(e);
             }
             eprintln!("{}", progress_line(step, unit.suffix()));
@@ -125,6 +125,7 @@ async fn search(
     };
     write_curve(out, &scenario, &report)?;
     let json = serde_json::to_string_pretty(&report).context("encoding capacity.json")?;
+    let json = scenario.secrets.redact(&json).into_owned();
     std::fs::write(out.join("capacity.json"), json + "\n")
         .with_context(|| format!("writing {}", out.join("capacity.json").display()))?;
     if args.flags.json {
@@ -197,13 +198,15 @@ pub(crate) fn write_curve(
                 v.evidence.replace('|', "\\|")
             );
         }
-        std::fs::write(&md, text).with_context(|| format!("writing {}", md.display()))?;
+        let text = scenario.secrets.redact(&text);
+        std::fs::write(&md, text.as_bytes())
+            .with_context(|| format!("writing {}", md.display()))?;
     }
     Ok(())
 }
 
-fn write_step(dir: &Path, report: &RunReport) -> anyhow::Result<()> {
-    somon_reports::write_run_dir(dir, report)
+fn write_step(dir: &Path, report: &RunReport, secrets: &Secrets) -> anyhow::Result<()> {
+    somon_reports::write_run_dir_redacted(dir, report, secrets)
         .with_context(|| format!("writing the step's run directory {}", dir.display()))?;
     Ok(())
 }

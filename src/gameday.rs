@@ -96,7 +96,7 @@ async fn run_async(session: &Session, plan: &Plan) -> anyhow::Result<Exit> {
     let dir = session.out();
     somon_reports::write_gameday(dir, &drills)
         .with_context(|| format!("writing gameday.json into {}", dir.display()))?;
-    somon_reports::write_run_dir(dir, &report)
+    somon_reports::write_run_dir_redacted(dir, &report, &plan.scenario.secrets)
         .with_context(|| format!("writing the run directory {}", dir.display()))?;
     print!(
         "{}",

@@ -13,8 +13,9 @@ use crate::session::Session;
 /// Flags shared by `run` and `gate`.
 #[derive(clap::Args)]
 pub(crate) struct RunFlags {
-    /// Run against this HTTP service instead of the scenario's target.
-    #[arg(long, value_name = "URL")]
+    /// Run against this HTTP service instead of the scenario's target:
+    /// `http://host[:port][/prefix]`, every request's path under the prefix.
+    #[arg(long, value_name = "URL", value_parser = target_url)]
     pub(crate) target: Option<String>,
     /// Switch on a defect twin in the target this run starts
     /// (repeatable). For proving a claim check can fail.
@@ -70,6 +71,12 @@ pub(crate) fn run_gate(suite: &Path, baseline: Option<&Path>, flags: &RunFlags) 
     run(suite, flags, baseline.as_ref())
 }
 
+/// `--target`, checked as the load generator will read it (a usage error,
+/// exit 2, before anything starts).
+fn target_url(url: &str) -> Result<String, String> {
+    somon_loadgen::BaseUrl::parse(url).map(|_| url.to_owned())
+}
+
 /// Runs the scenario in `file` and returns the process exit code.
 pub(crate) fn run_scenario(file: &Path, flags: &RunFlags) -> Exit {
     run(file, flags, None)
@@ -123,7 +130,7 @@ async fn run_async(
         baseline.compare(scenario, &mut report)?;
     }
     let dir = session.out();
-    somon_reports::write_run_dir(dir, &report)
+    somon_reports::write_run_dir_redacted(dir, &report, &scenario.secrets)
         .with_context(|| format!("writing the run directory {}", dir.display()))?;
     if flags.json {
         let verdicts = std::fs::read_to_string(dir.join("verdicts.json"))
@@ -131,10 +138,8 @@ async fn run_async(
         println!("{verdicts}");
     } else {
         use std::io::IsTerminal as _;
-        print!(
-            "{}",
-            somon_reports::verdict_table(&report, std::io::stdout().is_terminal())
-        );
+        let table = somon_reports::verdict_table(&report, std::io::stdout().is_terminal());
+        print!("{}", scenario.secrets.redact(&table));
     }
     eprintln!("run directory: {}", dir.display());
     Ok(report.exit_code())

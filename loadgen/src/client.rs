@@ -10,7 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
-use crate::request::{Method, Request};
+use crate::base_url::BaseUrl;
+use crate::request::Request;
 use crate::{Error, RequestOutcome};
 
 /// What the open model's connection workers share: the target's address,
@@ -24,6 +25,8 @@ use crate::{Error, RequestOutcome};
 pub(crate) struct HttpClient {
     addr: SocketAddr,
     host: String,
+    /// The base URL's path, written before every request's.
+    prefix: String,
     timeout: Duration,
 }
 
@@ -197,37 +200,22 @@ impl HttpClient {
             setting: "base_url",
             reason,
         };
-        let authority = base_url
-            .strip_prefix("http://")
-            .ok_or_else(|| bad(format!("`{base_url}` is not an http:// URL (no TLS)")))?
-            .trim_end_matches('/');
-        if authority.contains('/') {
-            return Err(bad(format!(
-                "`{base_url}` has a path; give only scheme://host:port"
-            )));
-        }
-        let with_port = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            authority.to_owned()
-        } else {
+        let base = BaseUrl::parse(base_url).map_err(bad)?;
+        let authority = base.authority();
+        let with_port = if authority.ends_with(']') || !authority.contains(':') {
             format!("{authority}:80")
+        } else {
+            authority.to_owned()
         };
         let addr = with_port
             .to_socket_addrs()
             .map_err(|e| bad(format!("cannot resolve `{authority}`: {e}")))?
             .next()
             .ok_or_else(|| bad(format!("`{authority}` resolves to no address")))?;
-        if authority
-            .bytes()
-            .any(|b| b.is_ascii_control() || b.is_ascii_whitespace())
-        {
-            return Err(bad(format!("`{authority}` is not a valid host")));
-        }
         Ok(HttpClient {
             addr,
             host: authority.to_owned(),
+            prefix: base.prefix().to_owned(),
             timeout,
         })
     }
@@ -255,42 +243,19 @@ impl HttpClient {
         timer: Pin<&mut Sleep>,
         request: &Request,
     ) -> RequestOutcome {
-        if request
-            .path
-            .bytes()
-            .any(|b| b.is_ascii_control() || b == b' ')
-            || !request.path.starts_with('/')
-        {
+        if !request.is_well_formed() {
             return RequestOutcome::Other;
         }
         let mut timer = timer;
         timer
             .as_mut()
-            .reset(tokio::time::Instant::now() + self.timeout);
+            .reset(tokio::time::Instant::now() + request.timeout.unwrap_or(self.timeout));
         let exchange = async {
             let mut conn = match slot.take() {
                 Some(conn) if conn.usable().await => conn,
                 _ => self.connect().await?,
             };
-            let out = &mut conn.output;
-            out.clear();
-            out.extend_from_slice(match request.method {
-                Method::Get => b"GET ",
-                Method::Post => b"POST ",
-            });
-            out.extend_from_slice(request.path.as_bytes());
-            out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-            out.extend_from_slice(self.host.as_bytes());
-            out.extend_from_slice(b"\r\n");
-            if request.method == Method::Post {
-                let body = request.body.as_deref().unwrap_or_default();
-                out.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
-                out.extend_from_slice(body.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n\r\n");
-                out.extend_from_slice(body);
-            } else {
-                out.extend_from_slice(b"\r\n");
-            }
+            write_request(&mut conn.output, &self.host, &self.prefix, request);
             conn.stream
                 .write_all(&conn.output)
                 .await
@@ -310,6 +275,42 @@ impl HttpClient {
             }
             Err(outcome) => outcome,
         }
+    }
+}
+
+/// Writes `request` as HTTP/1.1 into `out`: the request line (its path
+/// under `prefix`), `host` (unless the request gives its own), its
+/// headers, then the body framed by `content-length`.
+fn write_request(out: &mut Vec<u8>, host: &str, prefix: &str, request: &Request) {
+    out.clear();
+    out.extend_from_slice(request.method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(request.path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if request.header("host").is_none() {
+        out.extend_from_slice(b"host: ");
+        out.extend_from_slice(host.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in request.headers.iter() {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match &request.body {
+        Some(body) => {
+            if request.header("content-type").is_none() {
+                out.extend_from_slice(b"content-type: application/json\r\n");
+            }
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(body.len().to_string().as_bytes());
+            out.extend_from_slice(b"\r\n\r\n");
+            out.extend_from_slice(body);
+        }
+        None if request.says_empty_body() => out.extend_from_slice(b"content-length: 0\r\n\r\n"),
+        None => out.extend_from_slice(b"\r\n"),
     }
 }
 
@@ -392,10 +393,9 @@ mod tests {
         tokio::pin!(timer);
         let get = Request::get("t", "/a?b=1");
         let post = Request {
-            op: "t".into(),
-            method: Method::Post,
-            path: "/p".into(),
+            method: crate::Method::POST,
             body: Some(bytes::Bytes::from_static(b"{\"a\":1}")),
+            ..Request::get("t", "/p")
         };
         assert_eq!(
             client.send(&mut slot, timer.as_mut(), &get).await,
@@ -427,6 +427,70 @@ mod tests {
             seen.contains("content-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}")
         );
         assert_eq!(seen.matches("GET /a?b=1").count(), 3);
+    }
+
+    #[test]
+    fn writes_any_method_with_its_headers_and_body() {
+        let mut out = Vec::new();
+        let put = Request {
+            method: crate::Method::PUT,
+            headers: std::sync::Arc::from([
+                ("Authorization".to_owned(), "Bearer abc".to_owned()),
+                ("content-type".to_owned(), "text/csv".to_owned()),
+            ]),
+            body: Some(bytes::Bytes::from_static(b"a,b")),
+            ..Request::get("t", "/items/7?x=1")
+        };
+        write_request(&mut out, "h:1", "/api", &put);
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "PUT /api/items/7?x=1 HTTP/1.1\r\nhost: h:1\r\nAuthorization: Bearer abc\r\n\
+             content-type: text/csv\r\ncontent-length: 3\r\n\r\na,b"
+        );
+        let delete = Request {
+            method: crate::Method::DELETE,
+            headers: std::sync::Arc::from([("Host".to_owned(), "api.test".to_owned())]),
+            ..Request::get("t", "/items/7")
+        };
+        write_request(&mut out, "h:1", "", &delete);
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "DELETE /items/7 HTTP/1.1\r\nHost: api.test\r\n\r\n"
+        );
+        let empty_post = Request {
+            method: crate::Method::POST,
+            ..Request::get("t", "/login")
+        };
+        write_request(&mut out, "h:1", "", &empty_post);
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .ends_with("host: h:1\r\ncontent-length: 0\r\n\r\n"));
+    }
+
+    #[tokio::test]
+    async fn a_request_timeout_overrides_the_clients() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let _server = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(s);
+        });
+        let client = HttpClient::new(&base, Duration::from_secs(30)).unwrap();
+        let mut slot = None;
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let request = Request {
+            timeout: Some(Duration::from_millis(100)),
+            ..Request::get("t", "/")
+        };
+        let sent = std::time::Instant::now();
+        let outcome = client.send(&mut slot, timer.as_mut(), &request).await;
+        assert_eq!(outcome, RequestOutcome::Timeout);
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "the request's 100 ms, not the client's 30 s"
+        );
     }
 
     #[tokio::test]

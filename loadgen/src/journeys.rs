@@ -4,10 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde_json::json;
 
-use crate::request::{Method, Request, RequestSource};
+use crate::request::{Request, RequestSource};
 use crate::Error;
 
 /// One kind of user journey: the module system's own, or one
@@ -42,18 +41,9 @@ pub enum Journey {
     /// A probe calling `GET /health` alone (the "health check < 1 ms"
     /// claim).
     Health,
-    /// One request declared by a scenario: any method and path, recorded
-    /// under its own name. Built with [`Journey::http`].
-    Http {
-        /// The name claims use (`p95(templates)`), also the recorded op.
-        name: Arc<str>,
-        /// The method.
-        method: Method,
-        /// Path and query, starting with `/`.
-        path: Arc<str>,
-        /// JSON body (sent with `POST`).
-        body: Option<Bytes>,
-    },
+    /// One request declared by a scenario (any method, path, headers and
+    /// body), recorded under its op name. Built with [`Journey::http`].
+    Http(Arc<Request>),
 }
 
 impl Journey {
@@ -69,23 +59,18 @@ impl Journey {
         Journey::Health,
     ];
 
-    /// A journey of one request, `method path`, recorded under `name`.
+    /// A journey of one request, recorded under the request's op name.
     ///
     /// ```
-    /// use somon_loadgen::{Journey, Method, Workload};
+    /// use somon_loadgen::{Journey, Request, Workload};
     ///
-    /// let j = Journey::http("templates", Method::Get, "/templates", None);
+    /// let j = Journey::http(Request::get("templates", "/templates"));
     /// assert_eq!(j.name(), "templates");
     /// let w = Workload::new(vec![], vec![], vec![], 1).with_mix(vec![(j, 1)]).unwrap();
     /// assert_eq!(w.next_requests()[0].path, "/templates");
     /// ```
-    pub fn http(name: &str, method: Method, path: &str, body: Option<String>) -> Journey {
-        Journey::Http {
-            name: name.into(),
-            method,
-            path: path.into(),
-            body: body.map(Bytes::from),
-        }
+    pub fn http(request: Request) -> Journey {
+        Journey::Http(Arc::new(request))
     }
 
     /// The op name its requests are recorded under (`load_cached`, …),
@@ -100,7 +85,7 @@ impl Journey {
             Journey::External => "external",
             Journey::Ops => "ops",
             Journey::Health => "health",
-            Journey::Http { name, .. } => name,
+            Journey::Http(request) => &request.op,
         }
     }
 
@@ -212,7 +197,7 @@ impl Workload {
                 Journey::LoadCached | Journey::LoadCold => self.modules.is_empty(),
                 Journey::Compile | Journey::Bundle | Journey::ColdStart => self.entries.is_empty(),
                 Journey::External => self.external_modules.is_empty(),
-                Journey::Ops | Journey::Health | Journey::Http { .. } => false,
+                Journey::Ops | Journey::Health | Journey::Http(_) => false,
             };
             if *weight > 0 && empty {
                 return bad(format!("`{}` has nothing to request", journey.name()));
@@ -281,17 +266,7 @@ impl Workload {
             }
             Journey::Ops => vec![Request::get(op, "/health"), Request::get(op, "/metrics")],
             Journey::Health => vec![Request::get(op, "/health")],
-            Journey::Http {
-                name,
-                method,
-                path,
-                body,
-            } => vec![Request {
-                op: name.clone(),
-                method: *method,
-                path: path.to_string(),
-                body: body.clone(),
-            }],
+            Journey::Http(request) => vec![Request::clone(request)],
         }
     }
 
@@ -372,6 +347,8 @@ mod tests {
     }
 
     use super::*;
+    use crate::Method;
+    use bytes::Bytes;
 
     #[test]
     fn a_cold_start_clears_the_cache_then_loads_the_next_entry() {
@@ -460,17 +437,16 @@ mod tests {
     #[test]
     fn an_http_journey_sends_its_own_request() {
         let body = Bytes::from_static(b"{\"a\":1}");
-        let text = String::from("{\"a\":1}");
+        let render = Request {
+            method: Method::PUT,
+            headers: Arc::from([("Authorization".to_owned(), "Bearer t".to_owned())]),
+            body: Some(body.clone()),
+            ..Request::get("render", "/api/render")
+        };
         let w = Workload::new(vec![], vec![], vec![], 3)
             .with_mix(vec![
-                (
-                    Journey::http("render", Method::Post, "/api/render", Some(text)),
-                    1,
-                ),
-                (
-                    Journey::http("list", Method::Get, "/templates?x=1", None),
-                    1,
-                ),
+                (Journey::http(render), 1),
+                (Journey::http(Request::get("list", "/templates?x=1")), 1),
             ])
             .unwrap();
         let mut seen = std::collections::HashSet::new();
@@ -478,12 +454,13 @@ mod tests {
             let r = w.next_requests().remove(0);
             match &*r.op {
                 "render" => {
-                    assert_eq!((r.method, r.path.as_str()), (Method::Post, "/api/render"));
+                    assert_eq!((&r.method, r.path.as_str()), (&Method::PUT, "/api/render"));
                     assert_eq!(r.body.as_ref(), Some(&body));
+                    assert_eq!(r.header("authorization"), Some("Bearer t"));
                 }
                 "list" => assert_eq!(
                     (r.method, r.path.as_str(), r.body),
-                    (Method::Get, "/templates?x=1", None)
+                    (Method::GET, "/templates?x=1", None)
                 ),
                 other => panic!("unexpected op {other}"),
             }

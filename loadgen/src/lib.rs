@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use base_url::BaseUrl;
 pub use closed::{ClosedModel, Users};
 pub use control::RunControl;
 pub use error::Error;
@@ -39,13 +40,14 @@ pub use measure::{
 };
 pub use observe::observe;
 pub use open::OpenModel;
-pub use request::{Method, Request, RequestSource};
+pub use request::{Header, Method, Request, RequestSource};
 pub use run::{Model, RunOutput, StopCondition};
 pub use sampler::{PollFailure, Sample, Sampler, DEFAULT_ENDPOINTS};
 pub use schedule::{ArrivalSchedule, Pacer, Step};
 pub use self_check::{SelfCheck, Validity, ValidityLimits};
 pub use summary::Summary;
 
+mod base_url;
 mod client;
 mod closed;
 mod control;

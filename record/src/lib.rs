@@ -18,6 +18,7 @@
 //!   keep up never yields PASS) written once, in [`Verdict::earned`];
 //! - [`RunReport`], what reports render and CI acts on, and [`Exit`], the
 //!   process exit codes;
+//! - [`Secrets`], the values a run was given that no artefact may show;
 //! - the result types of the regression gate ([`regression`]) and of game
 //!   days ([`gameday`]).
 //!
@@ -44,6 +45,7 @@ mod judge;
 mod record;
 pub mod regression;
 mod report;
+mod secrets;
 mod verdict;
 
 pub use claim::{
@@ -55,4 +57,5 @@ pub use judge::{
 };
 pub use record::{FaultEvent, PhaseRun, ProbeEvent, RunRecord};
 pub use report::{Exit, Host, Manifest, PhaseValidity, RunReport, RunStatus, ShardManifest};
+pub use secrets::{Secrets, REDACTED};
 pub use verdict::{Outcome, Verdict, VerdictKind};

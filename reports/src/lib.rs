@@ -53,7 +53,7 @@
 
 pub use gameday::{drill_table, write_gameday};
 pub use regression::regression_markdown;
-pub use run_dir::{render_dir, write_run_dir};
+pub use run_dir::{render_dir, write_run_dir, write_run_dir_redacted};
 pub use table::verdict_table;
 
 pub mod capacity;

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use somon_record::RunReport;
+use somon_record::{RunReport, Secrets};
 
 use crate::{charts, gameday, html, json, junit, markdown, regression};
 
@@ -64,6 +64,59 @@ use crate::{charts, gameday, html, json, junit, markdown, regression};
 /// assert!(written.iter().all(|path| path.is_file()));
 /// ```
 pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>> {
+    write_run_dir_redacted(dir, report, &Secrets::default())
+}
+
+/// [`write_run_dir`] with every secret of `secrets` replaced by
+/// `[redacted]` in every file before it is written (the charts' SVG and
+/// the page included): the run of a scenario that sends a token writes
+/// its run directory with this.
+///
+/// ```
+/// use somon_record::{Manifest, RunRecord, RunReport, RunStatus, Secrets};
+///
+/// let report = RunReport {
+///     manifest: Manifest {
+///         scenario: "api".into(),
+///         description: "calls /me as Bearer t0k3n".into(),
+///         ..Manifest::default()
+///     },
+///     status: RunStatus::Completed,
+///     reason: None,
+///     validity: vec![],
+///     steady_state: vec![],
+///     verdicts: vec![],
+///     record: RunRecord::default(),
+///     history: vec![],
+///     regression: None,
+/// };
+/// let dir = tempfile::tempdir().unwrap();
+/// let secrets = Secrets::new(["t0k3n"]);
+/// for file in somon_reports::write_run_dir_redacted(dir.path(), &report, &secrets).unwrap() {
+///     assert!(!std::fs::read_to_string(file).unwrap().contains("t0k3n"));
+/// }
+/// let record = std::fs::read_to_string(dir.path().join("record.json")).unwrap();
+/// assert!(record.contains("calls /me as Bearer [redacted]"));
+/// ```
+///
+/// # Errors
+///
+/// As [`write_run_dir`].
+pub fn write_run_dir_redacted(
+    dir: &Path,
+    report: &RunReport,
+    secrets: &Secrets,
+) -> io::Result<Vec<PathBuf>> {
+    // Everything is rendered from a report with the secrets taken out (the
+    // PNG charts cannot be redacted once drawn), and each text is redacted
+    // again as it is written, for what a page takes from elsewhere.
+    let clean;
+    let report = if secrets.is_empty() {
+        report
+    } else {
+        clean = redacted(report, secrets)?;
+        &clean
+    };
     fs::create_dir_all(dir)?;
     let drills = gameday::load(dir)?;
     let mut files = vec![
@@ -86,7 +139,7 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
     let mut written = Vec::with_capacity(files.len());
     for (name, contents) in files {
         let path = dir.join(name);
-        write_atomically(&path, contents.as_bytes())?;
+        write_atomically(&path, secrets.redact(&contents).as_bytes())?;
         written.push(path);
     }
     let charts =
@@ -95,7 +148,8 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
         let chart_dir = dir.join("charts");
         fs::create_dir_all(&chart_dir)?;
         for chart in &charts {
-            for (ext, bytes) in [("svg", chart.svg.as_bytes()), ("png", &chart.png[..])] {
+            let svg = secrets.redact(&chart.svg);
+            for (ext, bytes) in [("svg", svg.as_bytes()), ("png", &chart.png[..])] {
                 let path = chart_dir.join(format!("{}.{ext}", chart.name));
                 write_atomically(&path, bytes)?;
                 written.push(path);
@@ -108,10 +162,17 @@ pub fn write_run_dir(dir: &Path, report: &RunReport) -> io::Result<Vec<PathBuf>>
         page = gameday::into_page(page, g).map_err(io::Error::other)?;
     }
     let path = dir.join("report.html");
-    write_atomically(&path, page.as_bytes())?;
+    write_atomically(&path, secrets.redact(&page).as_bytes())?;
     written.push(path);
     sync_dir(dir)?;
     Ok(written)
+}
+
+/// `report` with every secret replaced, through its JSON form (which
+/// every field is in).
+fn redacted(report: &RunReport, secrets: &Secrets) -> io::Result<RunReport> {
+    let json = serde_json::to_string(report).map_err(io::Error::other)?;
+    serde_json::from_str(&secrets.redact(&json)).map_err(io::Error::other)
 }
 
 /// Re-renders a run directory from its `record.json`: every artefact
@@ -239,6 +300,89 @@ mod tests {
         assert_eq!(read("summary.md"), markdown::summary(&report));
         assert_eq!(read("junit.xml"), junit::junit(&report));
         assert_eq!(read("events.jsonl"), "");
+    }
+
+    #[test]
+    fn no_secret_reaches_any_file() {
+        use somon_chaos::{Event, EventKind, ProcessFault, Step};
+        // Where a run could carry a token: the description (a `${…}` in
+        // it), a verdict's evidence, an event's message, the reason.
+        const TOKEN: &str = "s3cr\"et<T0k3n>";
+        let mut report = fixture::report();
+        report.manifest.description = format!("calls /me as Bearer {TOKEN}");
+        report.reason = Some(format!("stopped: 401 for Bearer {TOKEN}"));
+        report.verdicts[0].evidence = format!("answer echoed {TOKEN}");
+        report.history = vec![Event {
+            at: std::time::Duration::from_secs(1),
+            kind: EventKind::Applied,
+            entry: Some(0),
+            step: "process Pause".into(),
+            detail: Step::Process(ProcessFault::Pause),
+            message: Some(format!("upstream rejected {TOKEN}")),
+        }];
+        let secrets = Secrets::new([TOKEN]);
+        let temp = tempfile::tempdir().unwrap();
+        let forms = [
+            TOKEN.to_owned(),
+            TOKEN.replace('"', "\\\""),
+            TOKEN
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;"),
+            "T0k3n".to_owned(),
+        ];
+        let leaks = |dir: &Path| -> Vec<String> {
+            let mut leaks = Vec::new();
+            for file in walk(dir) {
+                let text = String::from_utf8_lossy(&fs::read(&file).unwrap()).into_owned();
+                if forms.iter().any(|f| text.contains(f.as_str())) {
+                    leaks.push(file.file_name().unwrap().to_string_lossy().into_owned());
+                }
+            }
+            leaks.sort();
+            leaks
+        };
+        // Written plainly, the token is in every text file a person reads.
+        let plain = temp.path().join("plain");
+        write_run_dir(&plain, &report).unwrap();
+        let found = leaks(&plain);
+        for name in [
+            "events.jsonl",
+            "record.json",
+            "report.html",
+            "summary.md",
+            "verdicts.json",
+        ] {
+            assert!(found.iter().any(|f| f == name), "{name} not in {found:?}");
+        }
+        let clean = temp.path().join("clean");
+        write_run_dir_redacted(&clean, &report, &secrets).unwrap();
+        assert_eq!(leaks(&clean), Vec::<String>::new());
+        let record = fs::read_to_string(clean.join("record.json")).unwrap();
+        assert!(
+            record.contains("calls /me as Bearer [redacted]"),
+            "{record}"
+        );
+        let back: RunReport = serde_json::from_str(&record).unwrap();
+        assert_eq!(
+            back.verdicts.len(),
+            report.verdicts.len(),
+            "still reads back"
+        );
+    }
+
+    /// Every file under `dir`.
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
     }
 
     #[test]

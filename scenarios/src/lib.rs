@@ -64,6 +64,6 @@ pub use somon_record::regression::{self, RegressionSettings};
 pub use somon_record::{
     judge, judge_alert, judge_run, judge_steady_state, parse_duration, samples_needed, Claim,
     ClaimError, Cmp, Dependency, Exit, Expectation, FaultEvent, Host, Manifest, Metric, Outcome,
-    PhaseRun, PhaseValidity, ProbeEvent, RunRecord, RunReport, RunStatus, ShardManifest, Threshold,
-    Verdict, VerdictKind,
+    PhaseRun, PhaseValidity, ProbeEvent, RunRecord, RunReport, RunStatus, Secrets, ShardManifest,
+    Threshold, Verdict, VerdictKind, REDACTED,
 };

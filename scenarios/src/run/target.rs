@@ -175,7 +175,7 @@ impl RunningTarget {
         let url = if ours {
             format!("{}/ready", self.base)
         } else {
-            format!("{}/", self.base)
+            format!("{}/", self.base.trim_end_matches('/'))
         };
         let began = Instant::now();
         let mut last = String::from("no answer");

@@ -3,6 +3,7 @@
 //! with `file:line:col`; nothing downstream checks it again.
 
 mod capacity;
+mod env;
 mod raw;
 mod validate;
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 pub use somon_loadgen::Journey;
 
-use crate::{Claim, Expectation, RegressionSettings};
+use crate::{Claim, Expectation, RegressionSettings, Secrets};
 
 pub use capacity::{CapacitySpec, Figure, FigureCheck};
 pub(crate) use validate::{syntax_error, Validator};
@@ -49,6 +50,10 @@ pub struct Scenario {
     pub checks: Vec<EndpointCheck>,
     /// How far a run may drift from a saved baseline (`[regression]`).
     pub regression: RegressionSettings,
+    /// The values no artefact of its runs may show: those of the
+    /// environment variables its `secrets` list names, and of its
+    /// requests' credential headers.
+    pub secrets: Secrets,
 }
 
 /// An endpoint the harness polls while the phases run: each answer passes

@@ -15,6 +15,9 @@ pub(super) struct RawScenario {
     pub(super) description: String,
     #[serde(default)]
     pub(super) seed: u64,
+    /// Names of the environment variables whose values are secrets.
+    #[serde(default)]
+    pub(super) secrets: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) target: Option<Spanned<RawTarget>>,
     #[serde(default)]
@@ -49,9 +52,22 @@ pub(super) struct RawRequest {
     #[serde(default)]
     pub(super) method: Option<Spanned<String>>,
     pub(super) path: Spanned<String>,
-    /// JSON text sent with `POST`.
+    /// Query parameters, appended to the path percent-encoded.
+    #[serde(default)]
+    pub(super) query: Option<Spanned<toml::Table>>,
+    #[serde(default)]
+    pub(super) headers: Option<Spanned<toml::Table>>,
+    /// The body as written (JSON unless a `content-type` header says).
     #[serde(default)]
     pub(super) body: Option<Spanned<String>>,
+    /// The body as a TOML value sent as JSON.
+    #[serde(default)]
+    pub(super) json: Option<Spanned<toml::Value>>,
+    /// The body read from a file, relative to the scenario file.
+    #[serde(default)]
+    pub(super) body_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) timeout: Option<Spanned<String>>,
 }
 
 /// `[[checks]]`: an endpoint polled during the method, its status and

@@ -3,164 +3,93 @@
 
 mod decidable;
 mod declared;
+mod problem;
+mod request;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use toml::Spanned;
 
+use super::env::Expanded;
 use super::raw::{RawClaim, RawFault, RawLoad, RawScenario, RawTarget};
 use super::{Claim, CorpusShape, Fault, FaultStep, Journey, Load, Phase, Scenario, Target};
-use crate::{parse_duration, Expectation, Metric};
+use crate::{Metric, Secrets};
 
-/// One problem in a scenario file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (characters).
-    pub column: usize,
-    /// Where in the document (`claims[2].expect`).
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// A scenario file that cannot be used: every problem found, with its
-/// position. Displays as `file:line:col: path: message`, one per line.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct ScenarioError {
-    /// The file, as given.
-    pub file: PathBuf,
-    /// The problems, in document order.
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            let file = self.file.display();
-            if p.path.is_empty() {
-                write!(f, "{file}:{}:{}: {}", p.line, p.column, p.message)?;
-            } else {
-                write!(
-                    f,
-                    "{file}:{}:{}: {}: {}",
-                    p.line, p.column, p.path, p.message
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Line and column (1-based, characters) of byte `offset` in `text`.
-pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
-/// Collects problems against the source text (other file formats built on
-/// scenarios, such as game-day plans, use it too).
-pub(crate) struct Validator<'a> {
-    text: &'a str,
-    pub(crate) problems: Vec<Problem>,
-}
-
-/// A TOML syntax or shape error of `file`, at its position.
-pub(crate) fn syntax_error(file: &Path, text: &str, error: &toml::de::Error) -> ScenarioError {
-    let (line, column) = position(text, error.span().map_or(0, |s| s.start));
-    ScenarioError {
-        file: file.to_path_buf(),
-        problems: vec![Problem {
-            line,
-            column,
-            path: String::new(),
-            message: error.message().trim().to_owned(),
-        }],
-    }
-}
-
-impl<'a> Validator<'a> {
-    /// No problems yet, in `text`.
-    pub(crate) fn new(text: &'a str) -> Validator<'a> {
-        Validator {
-            text,
-            problems: Vec::new(),
-        }
-    }
-
-    pub(crate) fn at(
-        &mut self,
-        span: Range<usize>,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) {
-        let (line, column) = position(self.text, span.start);
-        self.problems.push(Problem {
-            line,
-            column,
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    pub(crate) fn duration(&mut self, value: &Spanned<String>, path: &str) -> Option<Duration> {
-        let parsed = parse_duration(value.get_ref());
-        if parsed.is_none() {
-            self.at(
-                value.span(),
-                path,
-                format!(
-                    "\"{}\" is not a duration (e.g. 250ms, 10s, 2m)",
-                    value.get_ref()
-                ),
-            );
-        }
-        parsed
-    }
-
-    /// A claim-language text; errors point inside the string.
-    fn expectation(&mut self, value: &Spanned<String>, path: &str) -> Option<Expectation> {
-        match value.get_ref().parse::<Expectation>() {
-            Ok(e) => Some(e),
-            Err(e) => {
-                // +1 for the opening quote of a basic string.
-                let start = value.span().start + 1 + char_offset(value.get_ref(), e.column);
-                self.at(start..start, path, e.message);
-                None
-            }
-        }
-    }
-}
-
-/// Byte offset of 1-based character column `column` in `text`.
-fn char_offset(text: &str, column: usize) -> usize {
-    text.char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| i)
-}
+use problem::{position, syntax_error_mapped};
+pub(crate) use problem::{syntax_error, Validator};
+pub use problem::{Problem, ScenarioError};
 
 impl Scenario {
-    /// Parses and checks a scenario file's text. `file` is only used in
-    /// messages.
+    /// Parses and checks a scenario file's text, with each `${NAME}` in it
+    /// replaced by environment variable `NAME`. `file` is named in
+    /// messages, and a `body_file` is read from its folder.
     ///
     /// # Errors
-    /// Every problem found — TOML syntax, unknown keys, wrong types,
-    /// invalid durations and claims, references to phases that do not
-    /// exist — each with `file:line:col`.
+    /// Every problem found — an unset variable, TOML syntax, unknown keys,
+    /// wrong types, invalid durations and claims, references to phases that
+    /// do not exist — each with `file:line:col` in the text as written.
     pub fn from_toml(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-        let raw: RawScenario = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
-        let mut validator = Validator::new(text);
-        let scenario = validate(&mut validator, raw);
+        Scenario::from_toml_with_env(file, text, |name| std::env::var(name).ok())
+    }
+
+    /// [`Scenario::from_toml`] with the variables from `env` rather than
+    /// the process's environment.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use somon_scenarios::Scenario;
+    ///
+    /// let text = r#"
+    /// name = "api"
+    /// secrets = ["TOKEN"]
+    /// [target]
+    /// kind = "url"
+    /// url = "http://127.0.0.1:${PORT:-8080}"
+    /// [[requests]]
+    /// name = "me"
+    /// path = "/me"
+    /// headers = { Authorization = "Bearer ${TOKEN}" }
+    /// [[phases]]
+    /// name = "steady"
+    /// duration = "5s"
+    /// load = { model = "open", rate = 10, journeys = { me = 1 } }
+    /// "#;
+    /// let env = |name: &str| (name == "TOKEN").then(|| "t0k3n".to_owned());
+    /// let s = Scenario::from_toml_with_env(Path::new("api.toml"), text, env).unwrap();
+    /// assert_eq!(s.secrets.redact("Bearer t0k3n"), "[redacted]");
+    /// let err = Scenario::from_toml_with_env(Path::new("api.toml"), text, |_| None).unwrap_err();
+    /// assert!(err.to_string().starts_with("api.toml:10:37: environment variable TOKEN is not set"));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Scenario::from_toml`].
+    pub fn from_toml_with_env(
+        file: &Path,
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Scenario, ScenarioError> {
+        let expanded = super::env::expand(text, env).map_err(|problems| ScenarioError {
+            file: file.to_path_buf(),
+            problems: problems
+                .into_iter()
+                .map(|p| {
+                    let (line, column) = position(text, p.offset);
+                    Problem {
+                        line,
+                        column,
+                        path: String::new(),
+                        message: p.message,
+                    }
+                })
+                .collect(),
+        })?;
+        let raw: RawScenario = toml::from_str(&expanded.text)
+            .map_err(|e| syntax_error_mapped(file, text, &e, |o| expanded.original(o)))?;
+        let mut validator = Validator::expanded(text, &expanded);
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let scenario = validate(&mut validator, raw, dir, &expanded);
         if validator.problems.is_empty() {
             Ok(scenario)
         } else {
@@ -173,7 +102,7 @@ impl Scenario {
     }
 }
 
-fn validate(c: &mut Validator<'_>, raw: RawScenario) -> Scenario {
+fn validate(c: &mut Validator<'_>, raw: RawScenario, dir: &Path, env: &Expanded) -> Scenario {
     if raw.name.get_ref().trim().is_empty() {
         c.at(raw.name.span(), "name", "must not be empty");
     }
@@ -184,7 +113,9 @@ fn validate(c: &mut Validator<'_>, raw: RawScenario) -> Scenario {
         |t| target(c, t),
     );
     let corpus = corpus(c, &raw.corpus);
-    let requests = declared::requests(c, &raw.requests);
+    let requests = request::requests(c, &raw.requests, dir);
+    let secrets = secrets(c, &raw.secrets, env, &requests);
+    let other_service = matches!(target, Target::Url(_)) || !requests.is_empty();
     let checks = declared::checks(c, &raw.checks);
     let regression = declared::regression(c, raw.regression.as_ref());
     let mut names = BTreeSet::new();
@@ -201,7 +132,13 @@ fn validate(c: &mut Validator<'_>, raw: RawScenario) -> Scenario {
             );
         }
         let duration = c.duration(&phase.duration, &format!("{path}.duration"));
-        let load = load(c, &phase.load, &format!("{path}.load"), &requests);
+        let load = load(
+            c,
+            &phase.load,
+            &format!("{path}.load"),
+            &requests,
+            other_service,
+        );
         if let (Some(duration), Some(load)) = (duration, load) {
             phases.push(Phase {
                 name: phase.name.clone(),
@@ -296,7 +233,42 @@ fn validate(c: &mut Validator<'_>, raw: RawScenario) -> Scenario {
         capacity,
         checks,
         regression,
+        secrets,
     }
+}
+
+/// The values no artefact may show: those of the variables `secrets`
+/// names, and of every credential header (`Authorization`, `Cookie`, …).
+fn secrets(
+    c: &mut Validator<'_>,
+    names: &[Spanned<String>],
+    env: &Expanded,
+    requests: &BTreeMap<String, Journey>,
+) -> Secrets {
+    let mut secrets = Secrets::default();
+    for (i, name) in names.iter().enumerate() {
+        match env.value_of(name.get_ref()) {
+            Some(value) => secrets.add(value),
+            None => c.at(
+                name.span(),
+                format!("secrets[{i}]"),
+                format!(
+                    "no `${{{0}}}` in this file uses {0}: a secret names a variable the file uses",
+                    name.get_ref()
+                ),
+            ),
+        }
+    }
+    for journey in requests.values() {
+        if let Journey::Http(request) = journey {
+            for (name, value) in request.headers.iter() {
+                if request::is_secret_header(name) {
+                    secrets.add(value);
+                }
+            }
+        }
+    }
+    secrets
 }
 
 fn claims_alerts(
@@ -374,13 +346,10 @@ fn target(c: &mut Validator<'_>, raw: Spanned<RawTarget>) -> Target {
         ("embedded", None) => Target::Embedded { config },
         ("spawn", None) => Target::Spawn { config },
         ("url", Some(url)) => {
-            let text = url.get_ref();
-            if !(text.starts_with("http://") || text.starts_with("https://")) {
-                c.at(
-                    url.span(),
-                    "target.url",
-                    "expected an http:// or https:// URL",
-                );
+            // As the load generator will read it, so `check` refuses what
+            // a run would.
+            if let Err(e) = somon_loadgen::BaseUrl::parse(url.get_ref()) {
+                c.at(url.span(), "target.url", e);
             }
             Target::Url(url.into_inner())
         }
@@ -429,14 +398,29 @@ fn corpus(c: &mut Validator<'_>, raw: &super::raw::RawCorpus) -> CorpusShape {
     shape
 }
 
+/// A load's journeys; `other_service` when the scenario is about a
+/// service other than the module system (a `url` target or its own
+/// `[[requests]]`), where no built-in journey is sent unless named.
 fn journeys(
     c: &mut Validator<'_>,
     raw: &Spanned<RawLoad>,
     path: &str,
     requests: &BTreeMap<String, Journey>,
+    other_service: bool,
 ) -> Vec<(Journey, u32)> {
     let load = raw.get_ref();
     if load.journeys.is_empty() {
+        // The module system's default would go to a service that is not
+        // one: say so rather than send it `/modules/load`.
+        if other_service {
+            c.at(
+                raw.span(),
+                format!("{path}.journeys"),
+                "name the journeys this phase sends (`journeys = { NAME = 1 }`): \
+                 the default, load_cached, is the module system's",
+            );
+            return Vec::new();
+        }
         return vec![(Journey::LoadCached, 1)];
     }
     let mut out = Vec::new();
@@ -470,6 +454,7 @@ fn load(
     raw: &Spanned<RawLoad>,
     path: &str,
     requests: &BTreeMap<String, Journey>,
+    other_service: bool,
 ) -> Option<Load> {
     let load = raw.get_ref();
     let opt = |c: &mut Validator<'_>, v: &Option<Spanned<String>>, field: &str| {
@@ -489,7 +474,7 @@ fn load(
             }
             let ramp = opt(c, &load.ramp, "ramp");
             let think = opt(c, &load.think, "think");
-            let journeys = journeys(c, raw, path, requests);
+            let journeys = journeys(c, raw, path, requests, other_service);
             Some(Load::Closed {
                 users: users?,
                 ramp: ramp?,
@@ -514,7 +499,7 @@ fn load(
                 );
                 return None;
             }
-            let journeys = journeys(c, raw, path, requests);
+            let journeys = journeys(c, raw, path, requests, other_service);
             Some(Load::Open {
                 steps,
                 max_in_flight: load.max_in_flight.unwrap_or(1000),
@@ -530,7 +515,7 @@ fn load(
                     "a burst needs count ≥ 1",
                 );
             }
-            let journeys = journeys(c, raw, path, requests);
+            let journeys = journeys(c, raw, path, requests, other_service);
             Some(Load::Burst {
                 count: count?,
                 journey: journeys.first()?.0.clone(),

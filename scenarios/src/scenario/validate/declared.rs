@@ -1,99 +1,17 @@
-//! The parts of a scenario that declare things for other services:
-//! `[[requests]]` (journeys of one request, for `--target URL` profiles),
-//! `[[checks]]` (endpoints polled during the method) and `[regression]`
-//! (the baseline gate's tolerance).
+//! The parts of a scenario that declare things for other services besides
+//! its requests: `[[checks]]` (endpoints polled during the method) and
+//! `[regression]` (the baseline gate's tolerance); and the checks of names
+//! and paths that `[[requests]]` shares.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use somon_loadgen::Method;
 use toml::Spanned;
 
-use super::super::raw::{RawCheck, RawRegression, RawRequest, RawTolerance};
-use super::super::{EndpointCheck, Journey};
+use super::super::raw::{RawCheck, RawRegression, RawTolerance};
+use super::super::EndpointCheck;
 use super::Validator;
 use crate::parse_duration;
 use crate::RegressionSettings;
-
-/// `[[requests]]` as journeys, by name.
-pub(super) fn requests(
-    c: &mut Validator<'_>,
-    raw: &[Spanned<RawRequest>],
-) -> BTreeMap<String, Journey> {
-    let mut out = BTreeMap::new();
-    for (i, request) in raw.iter().enumerate() {
-        let path = format!("requests[{i}]");
-        let r = request.get_ref();
-        let name = r.name.get_ref();
-        if !valid_name(name) {
-            c.at(
-                r.name.span(),
-                format!("{path}.name"),
-                "a request's name is a claim argument: letters, digits, `_`, `-`, `.`",
-            );
-            continue;
-        }
-        if Journey::named(name).is_some() {
-            c.at(
-                r.name.span(),
-                format!("{path}.name"),
-                format!("\"{name}\" is a built-in journey; pick another name"),
-            );
-            continue;
-        }
-        let method = match r.method.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
-            None | Some(("GET", _)) => Method::Get,
-            Some(("POST", _)) => Method::Post,
-            Some((other, span)) => {
-                c.at(
-                    span,
-                    format!("{path}.method"),
-                    format!("unsupported method \"{other}\": expected GET or POST"),
-                );
-                continue;
-            }
-        };
-        if !r.path.get_ref().starts_with('/') {
-            c.at(
-                r.path.span(),
-                format!("{path}.path"),
-                "a path starts with `/`",
-            );
-            continue;
-        }
-        let body = match &r.body {
-            Some(body) if method == Method::Get => {
-                c.at(
-                    body.span(),
-                    format!("{path}.body"),
-                    "only a POST sends a body",
-                );
-                continue;
-            }
-            Some(body) => {
-                if let Err(e) = serde_json::from_str::<serde_json::Value>(body.get_ref()) {
-                    c.at(
-                        body.span(),
-                        format!("{path}.body"),
-                        format!("not JSON: {e}"),
-                    );
-                    continue;
-                }
-                Some(body.get_ref().clone())
-            }
-            None => None,
-        };
-        let journey = Journey::http(name, method, r.path.get_ref(), body);
-        if out.insert(name.clone(), journey).is_some() {
-            c.at(
-                r.name.span(),
-                format!("{path}.name"),
-                format!("request \"{name}\" appears twice"),
-            );
-        }
-    }
-    out
-}
 
 /// `[[checks]]`.
 pub(super) fn checks(c: &mut Validator<'_>, raw: &[Spanned<RawCheck>]) -> Vec<EndpointCheck> {
@@ -110,12 +28,7 @@ pub(super) fn checks(c: &mut Validator<'_>, raw: &[Spanned<RawCheck>]) -> Vec<En
             );
             continue;
         }
-        if !r.path.get_ref().starts_with('/') {
-            c.at(
-                r.path.span(),
-                format!("{path}.path"),
-                "a path starts with `/`",
-            );
+        if !self::path(c, &r.path, &format!("{path}.path")) {
             continue;
         }
         let status = match &r.status {
@@ -224,8 +137,23 @@ fn percent(text: &str) -> Option<f64> {
     (value.is_finite() && (0.0..=1000.0).contains(&value)).then_some(value / 100.0)
 }
 
+/// Whether `value` is a path to request (reported at `at` when not): it
+/// starts with `/` and has no space or control character.
+pub(super) fn path(c: &mut Validator<'_>, value: &Spanned<String>, at: &str) -> bool {
+    let text = value.get_ref();
+    let problem = if !text.starts_with('/') {
+        "a path starts with `/`"
+    } else if text.chars().any(|ch| ch.is_control() || ch == ' ') {
+        "a path has no spaces or control characters (write %20; a query can go in `query`)"
+    } else {
+        return true;
+    };
+    c.at(value.span(), at, problem);
+    false
+}
+
 /// A name the claim language reads as one argument.
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
