@@ -49,7 +49,7 @@ mod secrets;
 mod verdict;
 
 pub use claim::{
-    parse_duration, Claim, ClaimError, Cmp, Dependency, Expectation, Metric, Threshold,
+    parse_duration, Claim, ClaimError, Cmp, Dependency, Expectation, Metric, StatusClass, Threshold,
 };
 pub use judge::{
     judge, judge_alert, judge_run, judge_steady_state, judge_value, samples_needed, TimeToState,

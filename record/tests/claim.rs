@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use somon_record::{Cmp, Dependency, Expectation, Metric, Threshold};
+use somon_record::{Cmp, Dependency, Expectation, Metric, StatusClass, Threshold};
 
 fn parse(text: &str) -> Expectation {
     text.parse()
@@ -32,10 +32,33 @@ fn every_form_of_the_claim_language_parses() {
         ),
         (
             "error_rate < 1%",
-            Metric::ErrorRate { journey: None },
+            Metric::ErrorRate {
+                journey: None,
+                class: None,
+            },
             Cmp::Lt,
             Threshold::Ratio(0.01),
             None,
+        ),
+        (
+            "error_rate(templates, 5xx) < 1%",
+            Metric::ErrorRate {
+                journey: Some("templates".into()),
+                class: Some(StatusClass::ServerError),
+            },
+            Cmp::Lt,
+            Threshold::Ratio(0.01),
+            None,
+        ),
+        (
+            "error_rate(4xx) > 5% for 2m",
+            Metric::ErrorRate {
+                journey: None,
+                class: Some(StatusClass::ClientError),
+            },
+            Cmp::Gt,
+            Threshold::Ratio(0.05),
+            Some(Duration::from_secs(120)),
         ),
         (
             "recovery_time(external:lodash) < 30s",
@@ -125,6 +148,7 @@ fn every_form_of_the_claim_language_parses() {
             "error_rate(load_cached) > 10% for 1m",
             Metric::ErrorRate {
                 journey: Some("load_cached".into()),
+                class: None,
             },
             Cmp::Gt,
             Threshold::Ratio(0.10),
@@ -223,7 +247,14 @@ fn metric() -> impl Strategy<Value = (Metric, u8)> {
             .prop_map(|(quantile, journey)| (Metric::Latency { quantile, journey }, 0)),
         journey().prop_map(|journey| (Metric::MeanLatency { journey }, 0)),
         journey().prop_map(|journey| (Metric::MaxLatency { journey }, 0)),
-        proptest::option::of(journey()).prop_map(|journey| (Metric::ErrorRate { journey }, 1)),
+        (
+            proptest::option::of(journey()),
+            proptest::option::of(prop::sample::select(vec![
+                StatusClass::ClientError,
+                StatusClass::ServerError
+            ]))
+        )
+            .prop_map(|(journey, class)| (Metric::ErrorRate { journey, class }, 1)),
         proptest::option::of(journey()).prop_map(|journey| (Metric::Rps { journey }, 3)),
         Just((Metric::CacheHitRate, 1)),
         Just((Metric::Availability, 1)),
@@ -300,4 +331,22 @@ proptest! {
         let back: Expectation = text.parse().map_err(|err| TestCaseError::fail(format!("{text}: {err}")))?;
         prop_assert_eq!(back, e, "{}", text);
     }
+}
+
+#[test]
+fn a_status_class_is_4xx_or_5xx_after_the_journey() {
+    assert_eq!(
+        error("error_rate(3xx) < 1%").1,
+        "expected a journey or a status class (4xx, 5xx), found \"3xx\""
+    );
+    assert_eq!(error("error_rate(3xx) < 1%").0, 12);
+    let (column, message) = error("error_rate(templates, other) < 1%");
+    assert_eq!(column, 23);
+    assert!(
+        message.contains("expected a status class (4xx, 5xx)"),
+        "{message}"
+    );
+    let (column, message) = error("error_rate(templates 5xx) < 1%");
+    assert_eq!(column, 22);
+    assert!(message.contains("expected \")\""), "{message}");
 }

@@ -454,6 +454,46 @@ fn a_breaker_never_seen_open_fails_once_watched_past_the_deadline() {
 }
 
 #[test]
+fn a_status_class_counts_only_its_own_failures() {
+    // 1000 requests: 960 OK, 10 answered 5xx, 30 answered 4xx.
+    let mut p = phase("x", &vec![1000; 960], 10, &[], vec![]);
+    let mut refused = Histogram::<u64>::new(3).unwrap();
+    refused.record_n(1000, 30).unwrap();
+    p.output
+        .measurement
+        .histograms
+        .insert(Key::new("x", "p", RequestOutcome::Status4xx), refused);
+    let r = record(p);
+    let measured = |expect: &str| {
+        let v = judge(&claim(expect), &r);
+        (v.outcome, v.measured, v.evidence)
+    };
+    let (outcome, value, evidence) = measured("error_rate(x, 5xx) < 1%");
+    assert_eq!((outcome, value), (Outcome::Fail, Some(0.01)), "{evidence}");
+    assert_eq!(evidence, "10 answered 5xx of 1000 requests");
+    assert_eq!(measured("error_rate(5xx) < 2%").0, Outcome::Pass);
+    assert_eq!(measured("error_rate(4xx) < 2%").1, Some(0.03));
+    assert_eq!(measured("error_rate < 5%").1, Some(0.04), "every failure");
+    assert_eq!(
+        measured("error_rate(y, 5xx) < 1%").0,
+        Outcome::Unknown,
+        "no request of y"
+    );
+
+    // Per second, in the alert form: the fixture's failures are 5xx.
+    let seconds = [(100, 20), (100, 20), (100, 20)];
+    let r = record(phase("x", &[], 0, &seconds, vec![]));
+    let v = judge(&claim("error_rate(5xx) > 10% for 3s"), &r);
+    assert_eq!(v.outcome, Outcome::Pass, "held: {v:?}");
+    let v = judge(&claim("error_rate(4xx) > 10% for 3s"), &r);
+    assert_eq!(
+        (v.outcome, v.measured),
+        (Outcome::Fail, Some(0.0)),
+        "never held: {v:?}"
+    );
+}
+
+#[test]
 fn the_alert_form_needs_the_condition_for_the_whole_window() {
     // Error rates per second: 0, 20 %, 20 %, 0, 20 %, 20 %, 20 %.
     let seconds = [

@@ -3,7 +3,7 @@
 //! ```text
 //! expect     = comparison [ "for" duration ]
 //! comparison = metric ( "<" | "<=" | ">" | ">=" ) threshold
-//! metric     = name [ "(" argument ")" ]
+//! metric     = name [ "(" argument [ "," argument ] ")" ]
 //! threshold  = number [ unit ]          100ms · 1% · 0.8 · 50KB · 200/s
 //! ```
 
@@ -38,10 +38,14 @@ pub enum Metric {
         /// The journey or operation.
         journey: String,
     },
-    /// Failed requests over all requests, of one journey or of all.
+    /// Failed requests over all requests, of one journey or of all
+    /// (`error_rate(templates)`); with a status class, only the requests
+    /// answered with it count as failed (`error_rate(templates, 5xx)`).
     ErrorRate {
         /// `None` for every journey together.
         journey: Option<String>,
+        /// `None`: every failure (4xx, 5xx, timeouts, transport).
+        class: Option<StatusClass>,
     },
     /// Completed requests per second, of one journey or of all.
     Rps {
@@ -236,6 +240,53 @@ impl FromStr for Expectation {
     }
 }
 
+/// A class of HTTP answers an error rate can be limited to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusClass {
+    /// `4xx`: the client's request was refused.
+    ClientError,
+    /// `5xx`: the server failed.
+    ServerError,
+}
+
+impl StatusClass {
+    /// The class written `4xx` or `5xx`.
+    pub fn named(text: &str) -> Option<StatusClass> {
+        match text {
+            "4xx" => Some(StatusClass::ClientError),
+            "5xx" => Some(StatusClass::ServerError),
+            _ => None,
+        }
+    }
+
+    /// Whether a request that ended `outcome` is of this class.
+    pub fn holds(self, outcome: somon_loadgen::RequestOutcome) -> bool {
+        use somon_loadgen::RequestOutcome;
+        matches!(
+            (self, outcome),
+            (StatusClass::ClientError, RequestOutcome::Status4xx)
+                | (StatusClass::ServerError, RequestOutcome::Status5xx)
+        )
+    }
+
+    /// How many of `errors` are of this class.
+    pub fn count(self, errors: &somon_loadgen::ErrorCounts) -> u64 {
+        match self {
+            StatusClass::ClientError => errors.status_4xx,
+            StatusClass::ServerError => errors.status_5xx,
+        }
+    }
+}
+
+impl fmt::Display for StatusClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StatusClass::ClientError => "4xx",
+            StatusClass::ServerError => "5xx",
+        })
+    }
+}
+
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -244,8 +295,15 @@ impl fmt::Display for Metric {
             }
             Metric::MeanLatency { journey } => write!(f, "mean({journey})"),
             Metric::MaxLatency { journey } => write!(f, "max({journey})"),
-            Metric::ErrorRate { journey: None } => f.write_str("error_rate"),
-            Metric::ErrorRate { journey: Some(j) } => write!(f, "error_rate({j})"),
+            Metric::ErrorRate { journey, class } => {
+                f.write_str("error_rate")?;
+                match (journey, class) {
+                    (None, None) => Ok(()),
+                    (Some(j), None) => write!(f, "({j})"),
+                    (None, Some(c)) => write!(f, "({c})"),
+                    (Some(j), Some(c)) => write!(f, "({j}, {c})"),
+                }
+            }
             Metric::Rps { journey: None } => f.write_str("rps"),
             Metric::Rps { journey: Some(j) } => write!(f, "rps({j})"),
             Metric::CacheHitRate => f.write_str("cache_hit_rate"),

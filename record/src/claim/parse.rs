@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use super::lexer::{tokenize, Spanned, Token};
 use super::quantity::{byte_unit, duration, percent, scaled};
-use super::{ClaimError, Cmp, Dependency, Expectation, Metric, Threshold};
+use super::{ClaimError, Cmp, Dependency, Expectation, Metric, StatusClass, Threshold};
 
 /// The metrics a claim may name, for error messages.
-const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey)], \
+const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(journey[, 4xx|5xx])], \
 rps[(journey)], cache_hit_rate, availability, recovery_time(external:NAME), time_to_open(external:NAME), \
 bytes_per_cached_module, compilations_per_module, memory_usage, memory_growth, cpu_usage, \
 freshness, config_atomicity, hit_rate_accuracy, \
@@ -125,6 +125,65 @@ impl Parser {
         Ok(Some((text, column)))
     }
 
+    /// `error_rate`'s arguments: none, `(journey)`, `(5xx)` or
+    /// `(journey, 5xx)`. A class is a number token, so it cannot be taken
+    /// for a journey (whose name starts with a letter).
+    fn error_rate_arguments(
+        &mut self,
+    ) -> Result<(Option<String>, Option<StatusClass>), ClaimError> {
+        if !matches!(self.peek(), Some((Token::Punct("("), _))) {
+            return Ok((None, None));
+        }
+        self.at += 1;
+        let class = |digits: &str, unit: &str, column: usize| {
+            StatusClass::named(&format!("{digits}{unit}")).ok_or_else(|| {
+                ClaimError::new(
+                    column,
+                    format!(
+                        "expected a journey or a status class (4xx, 5xx), found \"{digits}{unit}\""
+                    ),
+                )
+            })
+        };
+        let result = match self.next("a journey or a status class")? {
+            (Token::Number { digits, unit }, column) => {
+                (None, Some(class(&digits, &unit, column)?))
+            }
+            (Token::Name(journey), _) => {
+                if matches!(self.peek(), Some((Token::Punct(","), _))) {
+                    self.at += 1;
+                    match self.next("a status class (4xx, 5xx)")? {
+                        (Token::Number { digits, unit }, column) => {
+                            (Some(journey), Some(class(&digits, &unit, column)?))
+                        }
+                        (other, column) => {
+                            return Err(ClaimError::new(
+                                column,
+                                format!(
+                                    "expected a status class (4xx, 5xx), found {}",
+                                    describe(&other)
+                                ),
+                            ))
+                        }
+                    }
+                } else {
+                    (Some(journey), None)
+                }
+            }
+            (other, column) => {
+                return Err(ClaimError::new(
+                    column,
+                    format!(
+                        "expected a journey or a status class, found {}",
+                        describe(&other)
+                    ),
+                ))
+            }
+        };
+        self.punct(")")?;
+        Ok(result)
+    }
+
     fn metric(&mut self) -> Result<(Metric, Kind), ClaimError> {
         let (name, column) = match self.next("a metric")? {
             (Token::Name(name), column) => (name, column),
@@ -153,12 +212,10 @@ impl Parser {
                 },
                 Kind::Time,
             ),
-            "error_rate" => (
-                Metric::ErrorRate {
-                    journey: optional(self)?,
-                },
-                Kind::Ratio,
-            ),
+            "error_rate" => {
+                let (journey, class) = self.error_rate_arguments()?;
+                (Metric::ErrorRate { journey, class }, Kind::Ratio)
+            }
             "rps" => (
                 Metric::Rps {
                     journey: optional(self)?,

@@ -7,8 +7,8 @@ use hdrhistogram::Histogram;
 use somon_loadgen::{Key, Sample};
 
 use crate::{
-    Claim, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent, RunRecord, Verdict,
-    VerdictKind,
+    Claim, Expectation, Metric, Outcome, PhaseRun, PhaseValidity, ProbeEvent, RunRecord,
+    StatusClass, Verdict, VerdictKind,
 };
 
 mod compilations;
@@ -156,7 +156,9 @@ fn latency(phases: &[&PhaseRun], journey: &str) -> Histogram<u64> {
 }
 
 /// (requests, errors) of one journey (or all) over the phases.
-fn counts(phases: &[&PhaseRun], journey: Option<&str>) -> (u64, u64) {
+/// Requests, and those that failed (of `class` only, when given), of
+/// `journey` or of all.
+fn counts(phases: &[&PhaseRun], journey: Option<&str>, class: Option<StatusClass>) -> (u64, u64) {
     let mut requests = 0;
     let mut errors = 0;
     for phase in phases {
@@ -165,7 +167,11 @@ fn counts(phases: &[&PhaseRun], journey: Option<&str>) -> (u64, u64) {
                 continue;
             }
             requests += h.len();
-            if key.outcome != somon_loadgen::RequestOutcome::Ok {
+            let failed = match class {
+                Some(class) => class.holds(key.outcome),
+                None => key.outcome != somon_loadgen::RequestOutcome::Ok,
+            };
+            if failed {
                 errors += h.len();
             }
         }
@@ -231,19 +237,20 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
                 evidence: format!("{} requests of {journey}", h.len()),
             }
         }
-        Metric::ErrorRate { journey } => {
-            let (requests, errors) = counts(phases, journey.as_deref());
+        Metric::ErrorRate { journey, class } => {
+            let (requests, errors) = counts(phases, journey.as_deref(), *class);
             if requests == 0 {
                 return Measured::unknown(0, "no requests");
             }
+            let failed = class.map_or("failed".to_owned(), |c| format!("answered {c}"));
             Measured {
                 value: Some(errors as f64 / requests as f64),
                 samples: requests,
-                evidence: format!("{errors} failed of {requests} requests"),
+                evidence: format!("{errors} {failed} of {requests} requests"),
             }
         }
         Metric::Rps { journey } => {
-            let (requests, _) = counts(phases, journey.as_deref());
+            let (requests, _) = counts(phases, journey.as_deref(), None);
             let seconds: f64 = phases.iter().map(|p| p.output.elapsed.as_secs_f64()).sum();
             if seconds <= 0.0 {
                 return Measured::unknown(requests, "no time elapsed");

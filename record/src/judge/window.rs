@@ -52,10 +52,16 @@ impl Windowed {
 pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) -> Windowed {
     let seconds = window.as_secs().max(1) as usize;
     let per_second: Vec<Option<f64>> = match &e.metric {
-        Metric::ErrorRate { journey: None } => phases
+        Metric::ErrorRate {
+            journey: None,
+            class,
+        } => phases
             .iter()
             .flat_map(|p| &p.output.series)
-            .map(|i| (i.requests > 0).then(|| i.errors.total() as f64 / i.requests as f64))
+            .map(|i| {
+                let errors = class.map_or(i.errors.total(), |c| c.count(&i.errors));
+                (i.requests > 0).then(|| errors as f64 / i.requests as f64)
+            })
             .collect(),
         Metric::Latency { quantile, journey } => {
             let mut out = Vec::new();

@@ -108,14 +108,15 @@ fn per_second(metric: &Metric, phases: &[PhaseRun]) -> Vec<(Duration, Option<f64
     let mut out = Vec::new();
     for phase in phases {
         match metric {
-            Metric::ErrorRate { journey: None } => {
-                out.extend(phase.output.series.iter().map(|i| {
-                    (
-                        phase.start + i.start,
-                        (i.requests > 0).then(|| i.errors.total() as f64 / i.requests as f64),
-                    )
-                }))
-            }
+            Metric::ErrorRate {
+                journey: None,
+                class: None,
+            } => out.extend(phase.output.series.iter().map(|i| {
+                (
+                    phase.start + i.start,
+                    (i.requests > 0).then(|| i.errors.total() as f64 / i.requests as f64),
+                )
+            })),
             Metric::Latency { quantile, journey } => {
                 let log = &phase.output.interval_log;
                 let Ok(seconds) = interval_log::per_second(log, |k| *k.op == **journey) else {
@@ -154,7 +155,10 @@ fn first_holding(
             let Signal::ErrorRate { cmp, threshold } = signal else {
                 return None;
             };
-            let metric = Metric::ErrorRate { journey: None };
+            let metric = Metric::ErrorRate {
+                journey: None,
+                class: None,
+            };
             per_second(&metric, &record.phases)
                 .into_iter()
                 .find(|(start, v)| *start >= from && v.is_some_and(|v| cmp.holds(v, *threshold)))

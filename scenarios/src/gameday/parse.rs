@@ -328,7 +328,10 @@ fn alert_known(
             let m = &a.expect.metric;
             if !matches!(
                 m,
-                crate::Metric::ErrorRate { journey: None } | crate::Metric::Latency { .. }
+                crate::Metric::ErrorRate {
+                    journey: None,
+                    class: None
+                } | crate::Metric::Latency { .. }
             ) {
                 c.at(raw.span(), path, format!("alert \"{id}\": a drill detects with error_rate or latency-quantile alerts"));
             }

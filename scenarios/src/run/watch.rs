@@ -50,7 +50,11 @@ impl Stopped {
 /// error rate of each of the last `window` seconds (one second without a
 /// window) compares as written. Intervals without requests break a streak.
 pub(crate) fn abort_holds(condition: &Expectation, seen: &[IntervalPoint]) -> bool {
-    let Metric::ErrorRate { journey: None } = condition.metric else {
+    let Metric::ErrorRate {
+        journey: None,
+        class: None,
+    } = condition.metric
+    else {
         return false;
     };
     let window = condition.window.map_or(1, |w| w.as_secs().max(1) as usize);

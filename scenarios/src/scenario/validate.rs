@@ -178,7 +178,7 @@ fn validate(c: &mut Validator<'_>, raw: RawScenario, dir: &Path, env: &Expanded)
             let e = c.expectation(p, &path)?;
             // Abort conditions are watched live, on the one-second
             // intervals the generator reports while it runs.
-            if e.metric != (Metric::ErrorRate { journey: None }) {
+            if e.metric != (Metric::ErrorRate { journey: None, class: None }) {
                 c.at(
                     p.span(),
                     path,
