@@ -61,6 +61,26 @@ fn every_form_of_the_claim_language_parses() {
             Some(Duration::from_secs(120)),
         ),
         (
+            "metric(pg_stat_database_numbackends / pg_settings_max_connections) > 0.8 for 5m",
+            Metric::SeriesRatio {
+                numerator: "pg_stat_database_numbackends".into(),
+                denominator: "pg_settings_max_connections".into(),
+            },
+            Cmp::Gt,
+            Threshold::Number(0.8),
+            Some(Duration::from_secs(300)),
+        ),
+        (
+            "rate(template_generation_failures_total[5m]) > 0.1 for 2m",
+            Metric::CounterRate {
+                name: "template_generation_failures_total".into(),
+                over: Duration::from_secs(300),
+            },
+            Cmp::Gt,
+            Threshold::Number(0.1),
+            Some(Duration::from_secs(120)),
+        ),
+        (
             "recovery_time(external:lodash) < 30s",
             Metric::RecoveryTime {
                 dependency: Dependency::External("lodash".into()),
@@ -273,6 +293,15 @@ fn metric() -> impl Strategy<Value = (Metric, u8)> {
         Just((Metric::BytesPerCachedModule, 2)),
         Just((Metric::MemoryUsage, 1)),
         Just((Metric::CpuUsage, 1)),
+        (journey(), journey()).prop_map(|(numerator, denominator)| (
+            Metric::SeriesRatio {
+                numerator,
+                denominator
+            },
+            4
+        )),
+        (journey(), (1u64..3600).prop_map(Duration::from_secs))
+            .prop_map(|(name, over)| (Metric::CounterRate { name, over }, 4)),
     ]
 }
 
@@ -285,6 +314,9 @@ fn threshold(kind: u8) -> BoxedStrategy<Threshold> {
             .prop_map(|bp| Threshold::Ratio(f64::from(bp) / 10_000.0))
             .boxed(),
         2 => (0u64..1 << 40).prop_map(Threshold::Bytes).boxed(),
+        4 => (0u32..1_000_000)
+            .prop_map(|r| Threshold::Number(f64::from(r) / 8.0))
+            .boxed(),
         _ => (0u32..1_000_000)
             .prop_map(|r| Threshold::PerSec(f64::from(r) / 4.0))
             .boxed(),
@@ -317,7 +349,8 @@ proptest! {
     #[test]
     fn parsing_token_soup_never_panics(parts in prop::collection::vec(prop::sample::select(vec![
         "p99", "(", ")", "<", "<=", ">", ">=", ":", "100ms", "1%", "0.8", "for", "2m", "x", "external",
-        "error_rate", "50KB", "1.2.3", "%", "/s", "µs", " ", "≤", "target", "p999", "9".repeat(40).leak(),
+        "error_rate", "50KB", "1.2.3", "%", "/s", "µs", " ", "≤", "target", "p999", "metric", "rate",
+        "/", "[", "]", ",", "5xx", "9".repeat(40).leak(),
     ]), 0..12)) {
         let text: String = parts.concat();
         if let Err(e) = text.parse::<Expectation>() {
@@ -349,4 +382,16 @@ fn a_status_class_is_4xx_or_5xx_after_the_journey() {
     let (column, message) = error("error_rate(templates 5xx) < 1%");
     assert_eq!(column, 22);
     assert!(message.contains("expected \")\""), "{message}");
+}
+
+#[test]
+fn a_ratio_and_a_rate_are_written_as_promql_writes_them() {
+    let e = parse("metric(a/b) < 0.8");
+    assert_eq!(e.to_string(), "metric(a / b) < 0.8");
+    assert_eq!(error("rate(x) > 1").0, 7);
+    assert!(error("rate(x) > 1").1.contains("expected \"[\""));
+    let (column, message) = error("rate(x[0s]) > 1");
+    assert_eq!(column, 8);
+    assert!(message.contains("a window such as 5m"), "{message}");
+    assert!(error("metric(a/) < 1").1.contains("a ratio of two"));
 }

@@ -850,3 +850,96 @@ fn the_windowed_claim_is_judged_by_the_same_three_answers() {
     let v = judge_alert(&claim("error_rate > 10% for 2s"), &r);
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
 }
+
+/// A record of `seconds` of Prometheus text samples, four a second: the
+/// pool's connections (two label sets) of its maximum, and a failure
+/// counter growing by `per_second(s)` each second.
+fn prometheus_by_second(seconds: u64, active: f64, per_second: impl Fn(u64) -> f64) -> RunRecord {
+    let mut samples = Vec::new();
+    let mut failures = 0.0;
+    for second in 0..seconds {
+        for quarter in 0..4 {
+            failures += per_second(second) / 4.0;
+            let text = format!(
+                "# TYPE pg_stat_database_numbackends gauge\n\
+                 pg_stat_database_numbackends{{datname=\"a\"}} {}\n\
+                 pg_stat_database_numbackends{{datname=\"b\"}} {}\n\
+                 pg_settings_max_connections 100\n\
+                 template_generation_failures_total {failures}\n",
+                active / 2.0,
+                active / 2.0
+            );
+            samples.push(Sample {
+                at: Duration::from_millis(second * 1000 + quarter * 250),
+                endpoint: "/metrics".into(),
+                body: serde_json::Value::String(text),
+                failed: None,
+            });
+        }
+    }
+    let idle = vec![(0, 0); seconds as usize];
+    record(phase("x", &[], 0, &idle, samples))
+}
+
+#[test]
+fn a_ratio_of_two_series_is_judged_per_sample() {
+    let r = prometheus_by_second(6, 85.0, |_| 0.0);
+    let v = judge(
+        &claim("metric(pg_stat_database_numbackends / pg_settings_max_connections) < 0.8"),
+        &r,
+    );
+    assert_eq!(
+        (v.outcome, v.measured),
+        (Outcome::Fail, Some(0.85)),
+        "{v:?}"
+    );
+    assert_eq!(v.samples, 24);
+    let v = judge(
+        &claim("metric(pg_stat_database_numbackends/pg_settings_max_connections) < 0.9"),
+        &r,
+    );
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    // The alert form: above 80 % for 5 s.
+    let v = judge_alert(
+        &claim("metric(pg_stat_database_numbackends / pg_settings_max_connections) > 0.8 for 5s"),
+        &r,
+    );
+    assert_eq!(v.outcome, Outcome::Fail, "fired: {v:?}");
+    let v = judge(
+        &claim("metric(pg_stat_database_numbackends / missing_series) < 0.8"),
+        &r,
+    );
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+    assert!(v.evidence.contains("had both series"), "{v:?}");
+}
+
+#[test]
+fn a_counter_rate_needs_its_window_of_samples() {
+    // 0.05 failures a second for 4 s, then 0.4 a second for 6 s.
+    let r = prometheus_by_second(10, 10.0, |s| if s < 4 { 0.05 } else { 0.4 });
+    let v = judge(
+        &claim("rate(template_generation_failures_total[2s]) < 0.1"),
+        &r,
+    );
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let worst = v.measured.unwrap();
+    assert!((worst - 0.4).abs() < 1e-9, "{v:?}");
+    // The runbook's rule: above 0.1 a second for 3 s.
+    let v = judge_alert(
+        &claim("rate(template_generation_failures_total[2s]) > 0.1 for 3s"),
+        &r,
+    );
+    assert_eq!(v.outcome, Outcome::Fail, "fired: {v:?}");
+    let quiet = prometheus_by_second(10, 10.0, |_| 0.05);
+    let v = judge_alert(
+        &claim("rate(template_generation_failures_total[2s]) > 0.1 for 3s"),
+        &quiet,
+    );
+    assert_eq!(v.outcome, Outcome::Pass, "quiet: {v:?}");
+    // A window longer than the run has no value.
+    let v = judge(
+        &claim("rate(template_generation_failures_total[1m]) < 0.1"),
+        &r,
+    );
+    assert_eq!(v.outcome, Outcome::Unknown, "{v:?}");
+}

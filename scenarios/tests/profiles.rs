@@ -104,17 +104,20 @@ async fn godel(mode: Mode) -> SocketAddr {
         }
     };
     let metrics = move || async move {
-        let (queue, cpu, memory) = if healthy {
-            (12, 35.5, 61.0)
+        let (queue, cpu, memory, agents, connections) = if healthy {
+            (12, 35.5, 61.0, 8, 30)
         } else {
-            (6200, 96.0, 97.5)
+            (6200, 96.0, 97.5, 20, 100)
         };
         format!(
             "# HELP godel_queue_depth Jobs waiting.\n# TYPE godel_queue_depth gauge\n\
              godel_queue_depth{{queue=\"default\"}} {queue}\n\
              godel_queue_depth{{queue=\"agents\"}} 3\n\
              # TYPE godel_cpu_usage_percent gauge\ngodel_cpu_usage_percent {cpu}\n\
-             # TYPE godel_memory_usage_percent gauge\ngodel_memory_usage_percent {memory}\n"
+             # TYPE godel_memory_usage_percent gauge\ngodel_memory_usage_percent {memory}\n\
+             godel_agents_active {agents}\ngodel_agents_max 20\n\
+             godel_db_connections_active{{pool=\"main\"}} {connections}\n\
+             godel_db_connections_max{{pool=\"main\"}} 100\n"
         )
     };
     serve(
@@ -227,17 +230,21 @@ async fn godel_profile_passes_a_healthy_service_and_fails_a_degraded_one() {
     let s = profile("godel");
     let dir = tempfile::tempdir().unwrap();
     let healthy = run(&s, godel(Mode::Healthy).await, dir.path()).await;
-    assert_eq!(healthy.len(), 15);
+    assert_eq!(healthy.len(), 19);
     assert_all_pass(&healthy);
 
     let degraded = run(&s, godel(Mode::Degraded).await, dir.path()).await;
     assert_eq!(
         failing(&degraded),
         [
+            "agent-count-critical",
+            "agent-count-warning",
             "avg-latency-critical",
             "avg-latency-warning",
             "cpu-usage-critical",
             "cpu-usage-warning",
+            "db-connections-critical",
+            "db-connections-warning",
             "error-rate-critical",
             "error-rate-warning",
             "health-details-endpoint",

@@ -10,7 +10,7 @@ pub(super) enum Token {
     /// A decimal number as written, and the unit glued to it (`100ms`,
     /// `1%`, `50KB`, `200/s`), empty when there is none.
     Number { digits: String, unit: String },
-    /// `(`, `)`, `:`, `,` or a comparison operator.
+    /// `(`, `)`, `:`, `,`, `/`, `[`, `]` or a comparison operator.
     Punct(&'static str),
 }
 
@@ -75,6 +75,9 @@ pub(super) fn tokenize(text: &str) -> Result<Vec<Spanned>, ClaimError> {
             (')', _) => ")",
             (':', _) => ":",
             (',', _) => ",",
+            ('/', _) => "/",
+            ('[', _) => "[",
+            (']', _) => "]",
             _ => {
                 return Err(ClaimError::new(
                     column,

@@ -110,6 +110,26 @@ pub enum Metric {
         /// The series (metric family) name.
         name: String,
     },
+    /// The ratio of two series of the same `/metrics` sample
+    /// (`metric(pg_stat_database_numbackends / pg_settings_max_connections)`),
+    /// each summed over its label sets; judged per sample like a series.
+    SeriesRatio {
+        /// The series divided.
+        numerator: String,
+        /// The series it is divided by (a sample where it sums to 0 has no
+        /// value).
+        denominator: String,
+    },
+    /// The per-second increase of a counter over a trailing window, as
+    /// Prometheus's `rate(NAME[5m])`: summed over label sets, a drop read
+    /// as a counter reset. A sample with less than the window of samples
+    /// behind it has no value.
+    CounterRate {
+        /// The counter.
+        name: String,
+        /// The trailing window.
+        over: Duration,
+    },
 }
 
 /// A dependency a time-to-open or recovery claim is about: one with a
@@ -320,6 +340,13 @@ impl fmt::Display for Metric {
             Metric::HitRateAccuracy => f.write_str("hit_rate_accuracy"),
             Metric::Check { name } => write!(f, "check({name})"),
             Metric::Series { name } => write!(f, "metric({name})"),
+            Metric::SeriesRatio {
+                numerator,
+                denominator,
+            } => write!(f, "metric({numerator} / {denominator})"),
+            Metric::CounterRate { name, over } => {
+                write!(f, "rate({name}[{}])", format_duration(*over))
+            }
         }
     }
 }

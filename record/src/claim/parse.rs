@@ -11,7 +11,7 @@ const METRICS: &str = "pNN(journey), mean(journey), max(journey), error_rate[(jo
 rps[(journey)], cache_hit_rate, availability, recovery_time(external:NAME), time_to_open(external:NAME), \
 bytes_per_cached_module, compilations_per_module, memory_usage, memory_growth, cpu_usage, \
 freshness, config_atomicity, hit_rate_accuracy, \
-check(name), metric(series)";
+check(name), metric(series), metric(series / series), rate(counter[window])";
 
 /// What kind of threshold a metric is compared with.
 #[derive(Clone, Copy)]
@@ -184,6 +184,74 @@ impl Parser {
         Ok(result)
     }
 
+    /// A series name.
+    fn series_name(&mut self) -> Result<String, ClaimError> {
+        match self.next("a series name")? {
+            (Token::Name(name), _) => Ok(name),
+            (other, column) => Err(ClaimError::new(
+                column,
+                format!("expected a series name, found {}", describe(&other)),
+            )),
+        }
+    }
+
+    /// `metric`'s argument: `(name)` or `(numerator / denominator)` (the
+    /// lexer reads `a/b` without spaces as one name: series names have no
+    /// `/`, so it is split here).
+    fn series_arguments(&mut self) -> Result<Metric, ClaimError> {
+        self.punct("(")?;
+        let column = self.peek().map_or(self.end, |(_, c)| c);
+        let first = self.series_name()?;
+        let metric = if matches!(self.peek(), Some((Token::Punct("/"), _))) {
+            self.at += 1;
+            Metric::SeriesRatio {
+                numerator: first,
+                denominator: self.series_name()?,
+            }
+        } else if let Some((numerator, denominator)) = first.split_once('/') {
+            if numerator.is_empty() || denominator.is_empty() || denominator.contains('/') {
+                return Err(ClaimError::new(
+                    column,
+                    format!("expected a series or a ratio of two (a / b), found \"{first}\""),
+                ));
+            }
+            Metric::SeriesRatio {
+                numerator: numerator.to_owned(),
+                denominator: denominator.to_owned(),
+            }
+        } else {
+            Metric::Series { name: first }
+        };
+        self.punct(")")?;
+        Ok(metric)
+    }
+
+    /// `rate`'s argument: `(counter[window])`.
+    fn rate_arguments(&mut self) -> Result<Metric, ClaimError> {
+        self.punct("(")?;
+        let name = self.series_name()?;
+        self.punct("[")?;
+        let over = match self.next("a window (5m)")? {
+            (Token::Number { digits, unit }, column) => duration(&digits, &unit)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    ClaimError::new(
+                        column,
+                        format!("expected a window such as 5m, found \"{digits}{unit}\""),
+                    )
+                })?,
+            (other, column) => {
+                return Err(ClaimError::new(
+                    column,
+                    format!("expected a window such as 5m, found {}", describe(&other)),
+                ))
+            }
+        };
+        self.punct("]")?;
+        self.punct(")")?;
+        Ok(Metric::CounterRate { name, over })
+    }
+
     fn metric(&mut self) -> Result<(Metric, Kind), ClaimError> {
         let (name, column) = match self.next("a metric")? {
             (Token::Name(name), column) => (name, column),
@@ -238,12 +306,8 @@ impl Parser {
                 },
                 Kind::Ratio,
             ),
-            "metric" => (
-                Metric::Series {
-                    name: journey(self)?,
-                },
-                Kind::Number,
-            ),
+            "metric" => (self.series_arguments()?, Kind::Number),
+            "rate" => (self.rate_arguments()?, Kind::Number),
             "recovery_time" | "time_to_open" => {
                 let (arg, at) = self.argument(true)?.unwrap_or_default();
                 let dependency = dependency(&arg, at)?;

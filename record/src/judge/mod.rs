@@ -290,6 +290,9 @@ fn measure(e: &Expectation, phases: &[&PhaseRun], record: &RunRecord) -> Measure
         Metric::HitRateAccuracy => probe_share("hit-rate-audit", phases, record),
         Metric::Check { name } => probe_share(&format!("check:{name}"), phases, record),
         Metric::Series { name } => series::measure(name, e.cmp, phases),
+        Metric::SeriesRatio { .. } | Metric::CounterRate { .. } => {
+            series::measure_derived(&e.metric, e.cmp, phases)
+        }
         // Judged by their own rule before any value is measured (`decide`).
         Metric::TimeToOpen { .. } | Metric::RecoveryTime { .. } => {
             Measured::unknown(0, "a time to a state is judged on its own")

@@ -1,11 +1,14 @@
 //! Reading one named series out of a `/metrics` sample: Prometheus text
 //! exposition (`name{labels} value [timestamp]`), or a top-level number of
-//! a JSON body (the reference system's `/metrics`).
+//! a JSON body (the reference system's `/metrics`); and the two figures
+//! derived from series, a ratio of two and the rate of a counter.
+
+use std::time::Duration;
 
 use super::polls::Polls;
 use super::{samples, Measured};
-use crate::Cmp;
 use crate::PhaseRun;
+use crate::{Cmp, Metric};
 
 /// The values of series `name` in one sample body, one per label set.
 pub(super) fn values(body: &serde_json::Value, name: &str) -> Vec<f64> {
@@ -51,6 +54,109 @@ pub(super) fn measure(name: &str, cmp: Cmp, phases: &[&PhaseRun]) -> Measured {
         samples: per_sample.len() as u64,
         evidence: format!(
             "{name} ranged {lo} … {hi} over {} samples of /metrics; worst {value}",
+            per_sample.len()
+        ),
+    }
+}
+
+/// A derived series metric's value at each `/metrics` sample of `phase`
+/// (run clock): `metric(a / b)` from the sample alone (each series summed
+/// over its label sets), `rate(c[w])` from the samples of the window before
+/// it. Any other metric has none.
+pub(super) fn points(metric: &Metric, phase: &PhaseRun) -> Vec<(Duration, f64)> {
+    let sum = |body: &serde_json::Value, name: &str| {
+        let v = values(body, name);
+        (!v.is_empty()).then(|| v.iter().sum::<f64>())
+    };
+    let bodies = samples(std::slice::from_ref(&phase), "/metrics");
+    match metric {
+        Metric::SeriesRatio {
+            numerator,
+            denominator,
+        } => bodies
+            .filter_map(|(at, body)| {
+                let d = sum(body, denominator).filter(|d| *d != 0.0)?;
+                Some((at, sum(body, numerator)? / d))
+            })
+            .collect(),
+        Metric::CounterRate { name, over } => {
+            let counts: Vec<(Duration, f64)> = bodies
+                .filter_map(|(at, body)| Some((at, sum(body, name)?)))
+                .collect();
+            rates(&counts, *over)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Per-second increase of a counter sampled as `counts` (in time order)
+/// over the trailing `over`, at each sample with a whole window of samples
+/// behind it. A value lower than the one before is a counter reset: the
+/// increase is the new value, as Prometheus reads it.
+pub(super) fn rates(counts: &[(Duration, f64)], over: Duration) -> Vec<(Duration, f64)> {
+    let Some(&(first, _)) = counts.first() else {
+        return Vec::new();
+    };
+    // Increase from the first sample to each.
+    let mut increase = Vec::with_capacity(counts.len());
+    let mut total = 0.0;
+    for (k, (_, v)) in counts.iter().enumerate() {
+        if k > 0 {
+            let before = counts[k - 1].1;
+            total += if *v >= before { v - before } else { *v };
+        }
+        increase.push(total);
+    }
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (i, &(at, _)) in counts.iter().enumerate() {
+        let Some(start) = at.checked_sub(over) else {
+            continue;
+        };
+        if first > start {
+            continue;
+        }
+        // The last sample at or before the window's start.
+        while from + 1 < i && counts[from + 1].0 <= start {
+            from += 1;
+        }
+        let span = at.saturating_sub(counts[from].0).as_secs_f64();
+        if span > 0.0 {
+            out.push((at, (increase[i] - increase[from]) / span));
+        }
+    }
+    out
+}
+
+/// `metric(a / b)` or `rate(c[w])` over the phases: the worst value of any
+/// sample.
+pub(super) fn measure_derived(metric: &Metric, cmp: Cmp, phases: &[&PhaseRun]) -> Measured {
+    let per_sample: Vec<f64> = phases
+        .iter()
+        .flat_map(|p| points(metric, p))
+        .map(|(_, v)| v)
+        .collect();
+    let Some(value) = worst(&per_sample, cmp) else {
+        let polled = samples(phases, "/metrics").count();
+        let why = match metric {
+            _ if polled == 0 => Polls::of(phases, "/metrics").no_data(&metric.to_string()),
+            Metric::CounterRate { name, over } => format!(
+                "{metric}: no sample of {polled} had series {name} with {over:?} of samples before it"
+            ),
+            _ => format!(
+                "{metric}: no sample of {polled} of the target's /metrics had both series (with a denominator other than 0)"
+            ),
+        };
+        return Measured::unknown(0, why);
+    };
+    let (lo, hi) = per_sample
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    Measured {
+        value: Some(value),
+        samples: per_sample.len() as u64,
+        evidence: format!(
+            "{metric} ranged {lo:.4} … {hi:.4} over {} samples of /metrics; worst {value:.4}",
             per_sample.len()
         ),
     }
@@ -124,6 +230,32 @@ mod tests {
         let body = serde_json::json!({ "cacheSize": 12, "nested": { "x": 1 } });
         assert_eq!(values(&body, "cacheSize"), vec![12.0]);
         assert!(values(&body, "x").is_empty());
+    }
+
+    #[test]
+    fn a_rate_is_the_increase_over_its_window_and_a_drop_is_a_reset() {
+        let s = Duration::from_secs;
+        // 10 per second, a reset at 4 s (the counter restarts from 0 and
+        // reaches 5 by the next sample).
+        let counts = [
+            (s(0), 100.0),
+            (s(1), 110.0),
+            (s(2), 120.0),
+            (s(3), 130.0),
+            (s(4), 5.0),
+            (s(5), 15.0),
+        ];
+        let r = rates(&counts, s(2));
+        assert_eq!(r[0], (s(2), 10.0), "no value before a whole window");
+        assert_eq!(r.len(), 4);
+        // 3 → 4: +5 after the reset; 2 → 4 over 2 s: (10 + 5) / 2.
+        assert_eq!(r[2], (s(4), 7.5));
+        assert_eq!(r[3], (s(5), 7.5));
+        assert!(
+            rates(&counts, s(60)).is_empty(),
+            "a window longer than the run"
+        );
+        assert!(rates(&[], s(1)).is_empty());
     }
 
     #[test]

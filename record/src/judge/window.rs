@@ -89,11 +89,14 @@ pub(super) fn windowed(e: &Expectation, window: Duration, phases: &[&PhaseRun]) 
         Metric::Series { name } => per_second_samples(phases, |b| {
             super::series::worst(&super::series::values(b, name), e.cmp)
         }),
+        Metric::SeriesRatio { .. } | Metric::CounterRate { .. } => slots(phases, |phase| {
+            per_second_means(phase, super::series::points(&e.metric, phase))
+        }),
         _ => {
             return Windowed::Unknown(Measured::unknown(
                 0,
                 "the windowed form is judged for error_rate, latency quantiles, memory_usage, \
-                 cpu_usage, cache_hit_rate and metric(…)",
+                 cpu_usage, cache_hit_rate, metric(…) and rate(…)",
             ))
         }
     };
@@ -162,6 +165,13 @@ fn missing(e: &Expectation, phases: &[&PhaseRun], with_data: u64) -> Option<Stri
         Metric::CpuUsage => "systemMetrics.cpuUsage".to_owned(),
         Metric::CacheHitRate => "cacheHits and cacheMisses".to_owned(),
         Metric::Series { name } => format!("series {name}"),
+        Metric::SeriesRatio {
+            numerator,
+            denominator,
+        } => format!("series {numerator} and {denominator}"),
+        Metric::CounterRate { name, over } => {
+            format!("series {name} with {over:?} of samples before the second")
+        }
         _ => return None,
     };
     let polls = Polls::of(phases, "/metrics");
@@ -194,20 +204,29 @@ fn per_second_samples(
     field: impl Fn(&serde_json::Value) -> Option<f64>,
 ) -> Vec<Option<f64>> {
     slots(phases, |phase| {
-        let mut sums: Vec<(f64, u32)> = Vec::new();
-        for (at, body) in samples(&[phase], "/metrics") {
-            let Some(value) = field(body) else { continue };
-            let slot = at.saturating_sub(phase.start).as_secs() as usize;
-            if sums.len() <= slot {
-                sums.resize(slot + 1, (0.0, 0));
-            }
-            sums[slot].0 += value;
-            sums[slot].1 += 1;
-        }
-        sums.into_iter()
-            .map(|(sum, n)| (n > 0).then(|| sum / f64::from(n)))
-            .collect()
+        let points = samples(std::slice::from_ref(&phase), "/metrics")
+            .filter_map(|(at, body)| Some((at, field(body)?)));
+        per_second_means(phase, points)
     })
+}
+
+/// The mean of each second's values of `points` (run clock) in `phase`.
+fn per_second_means(
+    phase: &PhaseRun,
+    points: impl IntoIterator<Item = (Duration, f64)>,
+) -> Vec<Option<f64>> {
+    let mut sums: Vec<(f64, u32)> = Vec::new();
+    for (at, value) in points {
+        let slot = at.saturating_sub(phase.start).as_secs() as usize;
+        if sums.len() <= slot {
+            sums.resize(slot + 1, (0.0, 0));
+        }
+        sums[slot].0 += value;
+        sums[slot].1 += 1;
+    }
+    sums.into_iter()
+        .map(|(sum, n)| (n > 0).then(|| sum / f64::from(n)))
+        .collect()
 }
 
 /// The server's hit rate within each second: hits ÷ lookups between
