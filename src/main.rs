@@ -18,6 +18,7 @@ mod compare;
 mod corpus;
 mod exit;
 mod gameday;
+mod init;
 mod merge;
 mod mutants;
 mod report;
@@ -54,6 +55,9 @@ enum Command {
         #[arg(long, default_value = "scenarios/catalog")]
         dir: PathBuf,
     },
+    /// Write a commented starter scenario for your own service (a URL
+    /// target): a request, a warm-up and a measured phase, claims to edit.
+    Init(init::InitArgs),
     /// Check a scenario file: every problem with file:line:col (exit 2).
     Check {
         /// The scenario file.
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run_serve(args),
         Command::Standin(args) => standin::run_standin(&args),
         Command::Scenarios { dir } => catalog::run_scenarios(&dir),
+        Command::Init(args) => init::run_init(&args),
         Command::Check { file } => check::run_check(&file),
         Command::Run { scenario, flags } => run::run_scenario(&scenario, &flags),
         Command::Mutants(args) => mutants::run_mutants(&args),
