@@ -467,15 +467,21 @@ mod tests {
             .ends_with("host: h:1\r\ncontent-length: 0\r\n\r\n"));
     }
 
-    #[tokio::test]
-    async fn a_request_timeout_overrides_the_clients() {
+    /// A server that takes one connection and answers nothing for 5 s.
+    async fn silent() -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let _server = tokio::spawn(async move {
+        tokio::spawn(async move {
             let (s, _) = listener.accept().await.unwrap();
             tokio::time::sleep(Duration::from_secs(5)).await;
             drop(s);
         });
+        base
+    }
+
+    #[tokio::test]
+    async fn a_request_timeout_overrides_the_clients() {
+        let base = silent().await;
         let client = HttpClient::new(&base, Duration::from_secs(30)).unwrap();
         let mut slot = None;
         let timer = tokio::time::sleep(Duration::ZERO);
@@ -495,13 +501,7 @@ mod tests {
 
     #[tokio::test]
     async fn times_out_and_drops_the_connection() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let _server = tokio::spawn(async move {
-            let (s, _) = listener.accept().await.unwrap();
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            drop(s);
-        });
+        let base = silent().await;
         let client = HttpClient::new(&base, Duration::from_millis(100)).unwrap();
         let mut slot = None;
         let timer = tokio::time::sleep(Duration::ZERO);

@@ -313,15 +313,7 @@ impl JourneySource for Request {
 
 /// Percent-encodes a query value (keeps unreserved characters and `/`).
 fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::request::percent_encode(value, b"/")
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub use measure::{
 };
 pub use observe::observe;
 pub use open::OpenModel;
-pub use request::{Header, Method, Request, RequestSource};
+pub use request::{percent_encode, Header, Method, Request, RequestSource};
 pub use run::{Model, RunOutput, StopCondition};
 pub use sampler::{PollFailure, Sample, Sampler, DEFAULT_ENDPOINTS};
 pub use schedule::{ArrivalSchedule, Pacer, Step};

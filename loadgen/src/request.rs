@@ -93,6 +93,27 @@ impl Request {
     }
 }
 
+/// `text` percent-encoded for a URL: every byte but the unreserved
+/// characters (letters, digits, `-._~`) and those in `keep` (`/` in a
+/// path).
+///
+/// ```
+/// assert_eq!(somon_loadgen::percent_encode("lib/a b&c.som", b"/"), "lib/a%20b%26c.som");
+/// assert_eq!(somon_loadgen::percent_encode("a/b=é", b""), "a%2Fb%3D%C3%A9");
+/// ```
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || keep.contains(&b)
+        {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Supplies the open model's requests, one per arrival. Called from the
 /// pacer thread or a connection worker, under the lock of the schedule's
 /// cursor, so it must be quick (no I/O).

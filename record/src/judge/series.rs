@@ -46,15 +46,28 @@ pub(super) fn measure(name: &str, cmp: Cmp, phases: &[&PhaseRun]) -> Measured {
         };
         return Measured::unknown(0, why);
     };
+    ranged(name, &per_sample, value)
+}
+
+/// The worst `value` of `per_sample`, with the range they spanned.
+fn ranged(what: &str, per_sample: &[f64], value: f64) -> Measured {
     let (lo, hi) = per_sample
         .iter()
         .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    // Four decimals at most: a rate of 0.39999999 reads as 0.4.
+    let short = |v: f64| {
+        let text = format!("{v:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    };
     Measured {
         value: Some(value),
         samples: per_sample.len() as u64,
         evidence: format!(
-            "{name} ranged {lo} … {hi} over {} samples of /metrics; worst {value}",
-            per_sample.len()
+            "{what} ranged {} … {} over {} samples of /metrics; worst {}",
+            short(lo),
+            short(hi),
+            per_sample.len(),
+            short(value)
         ),
     }
 }
@@ -149,17 +162,7 @@ pub(super) fn measure_derived(metric: &Metric, cmp: Cmp, phases: &[&PhaseRun]) -
         };
         return Measured::unknown(0, why);
     };
-    let (lo, hi) = per_sample
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-    Measured {
-        value: Some(value),
-        samples: per_sample.len() as u64,
-        evidence: format!(
-            "{metric} ranged {lo:.4} … {hi:.4} over {} samples of /metrics; worst {value:.4}",
-            per_sample.len()
-        ),
-    }
+    ranged(&metric.to_string(), &per_sample, value)
 }
 
 /// The values of `name` in a Prometheus text exposition, one per line

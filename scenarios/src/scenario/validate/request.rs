@@ -294,15 +294,7 @@ fn is_token(name: &str) -> bool {
 
 /// Percent-encodes everything but the unreserved characters.
 fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    somon_loadgen::percent_encode(text, b"")
 }
 
 #[cfg(test)]
