@@ -257,6 +257,11 @@ impl Shared {
             let issued = self.issued.fetch_add(1, Ordering::Relaxed) + 1;
             if issued > self.max_requests {
                 goose::trigger_killswitch("somon-loadgen: request ceiling reached");
+                // Goose calls the transaction again until it sees the
+                // killswitch: without an await here a user past the ceiling
+                // spins on its worker thread, starving the tasks that end
+                // the attack (and a target on the same runtime).
+                tokio::task::yield_now().await;
                 return Ok(());
             }
             let in_flight = self.recorder.in_flight();

@@ -43,9 +43,22 @@ async fn recorder() -> (String, Seen) {
             },
         )
         .with_state(Arc::clone(&seen));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // On a runtime of its own, so the generator's users never share its
+    // worker threads.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
     let base = format!("http://{}/api/v1/", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let _ = axum::serve(listener, app).await;
+        });
+    });
     (base, seen)
 }
 
@@ -95,11 +108,12 @@ async fn the_closed_model_sends_the_request_as_declared() {
         per_sec: 2,
         hold: Duration::from_secs(1),
     };
-    let stop = StopCondition::new(Duration::from_secs(10), 20).unwrap();
-    let run = ClosedModel::new(&base, users, stop)
-        .run(Arc::new(declared()))
-        .await
-        .unwrap();
+    // Bounded by time, not by the request ceiling; each user pauses
+    // between requests.
+    let stop = StopCondition::new(Duration::from_secs(10), 100_000).unwrap();
+    let mut model = ClosedModel::new(&base, users, stop);
+    model.think = (Duration::from_millis(20), Duration::from_millis(40));
+    let run = model.run(Arc::new(declared())).await.unwrap();
     assert_eq!(run.errors.total(), 0, "201 is a success: {:?}", run.errors);
     assert_sent_as_declared(&seen);
 }
